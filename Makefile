@@ -1,0 +1,47 @@
+# The two commands of the README's Quick start are `make run` and `make test`.
+# Everything else here is what they are made of.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install migrate sample-data demo-user serve check lint typecheck clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --no-input -v0
+
+sample-data: migrate
+	$(PY) manage.py ingest --timezones data/sample/timezones.csv --hours data/sample/menu_hours.csv \
+		--polls data/sample/store_status.csv
+
+demo-user: migrate
+	$(PY) manage.py demo_user --base-url http://$(HOST):$(PORT)
+
+serve: install
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+## Install, migrate, load the bundled sample data, then serve the API with a worker on SQLite.
+run: sample-data demo-user serve
+
+## The whole test suite (SQLite unless DATABASE_URL is set).
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+clean:
+	rm -rf var/ .pytest_cache .mypy_cache

@@ -1,0 +1,133 @@
+"""Reading an input CSV by header name, streaming, with editor line numbers.
+
+The three input kinds are described by :class:`FileKind`: which columns are
+required and which header spellings name each of them. Rows come out as
+``(line, fields)`` where ``line`` counts like an editor does (the header is
+line 1) and ``fields`` holds the required columns in :attr:`FileKind.columns`
+order. Anything that stops the file as a whole from being read (empty, not
+UTF-8 text, not CSV, a required column missing) is a
+:class:`~ingestion.errors.BadInputFile`; a row with a missing field is a
+:class:`~ingestion.errors.RejectedRow` for the caller to report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ingestion.errors import BadInputFile, RejectedRow
+
+csv.field_size_limit(1024 * 1024)
+
+
+@dataclass(frozen=True)
+class FileKind:
+    name: str
+    columns: tuple[str, ...]
+    aliases: dict[str, tuple[str, ...]]
+
+    def spellings(self, column: str) -> tuple[str, ...]:
+        return self.aliases.get(column, (column,))
+
+
+POLLS = FileKind("polls", ("store_id", "timestamp_utc", "status"), {})
+HOURS = FileKind(
+    "hours",
+    ("store_id", "day_of_week", "start_time_local", "end_time_local"),
+    {"day_of_week": ("day_of_week", "day", "dayOfWeek")},
+)
+TIMEZONES = FileKind("timezones", ("store_id", "timezone_str"), {})
+
+Row = tuple[int, list[str]]
+
+
+def _normalise(header: str) -> str:
+    return header.strip().lower()
+
+
+def _column_positions(kind: FileKind, header: list[str], path: str) -> list[int]:
+    positions = {_normalise(name): index for index, name in enumerate(header)}
+    found: list[int] = []
+    missing: list[str] = []
+    for column in kind.columns:
+        index = next((positions[_normalise(s)] for s in kind.spellings(column) if _normalise(s) in positions), None)
+        if index is None:
+            missing.append(" or ".join(kind.spellings(column)))
+        else:
+            found.append(index)
+    if missing:
+        raise BadInputFile(
+            path,
+            f"not a {kind.name} file: missing column {', '.join(missing)} (header is {','.join(header)!r})",
+        )
+    return found
+
+
+class CsvRows:
+    """Iterate the rows of one input file.
+
+    ``progress`` is called now and then with the number of bytes consumed
+    since its last call, which is what a progress bar over the file size
+    needs; it is cheap enough to leave on for the 100 MB polls file.
+    """
+
+    PROGRESS_EVERY = 20_000
+
+    def __init__(self, path: Path | str, kind: FileKind, *, progress: Callable[[int], None] | None = None) -> None:
+        self.path = str(path)
+        self.kind = kind
+        self.progress = progress
+
+    @property
+    def size(self) -> int:
+        return os.path.getsize(self.path)
+
+    def __iter__(self) -> Iterator[Row | tuple[int, RejectedRow]]:
+        try:
+            raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
+        except OSError as error:
+            raise BadInputFile(self.path, f"cannot open: {error.strerror}") from None
+        try:
+            yield from self._rows(raw)
+        except UnicodeDecodeError as error:
+            raise BadInputFile(self.path, f"not a UTF-8 text file (byte {error.start} of a block is invalid)") from None
+        except csv.Error as error:
+            raise BadInputFile(self.path, f"not a CSV file ({error})") from None
+        finally:
+            raw.close()
+
+    def _rows(self, raw: BinaryIO) -> Iterator[Row | tuple[int, RejectedRow]]:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text)
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            header = next(reader, None)
+        if header is None:
+            raise BadInputFile(self.path, "the file is empty")
+        if "\x00" in "".join(header):
+            raise BadInputFile(self.path, "not a CSV file (it contains NUL bytes)")
+        positions = _column_positions(self.kind, header, self.path)
+        width = max(positions) + 1
+        progress = self.progress
+        reported = 0
+        previous_line = reader.line_num
+        for count, fields in enumerate(reader, 1):
+            line = previous_line + 1
+            previous_line = reader.line_num
+            if len(fields) < width:
+                if not fields or not any(cell.strip() for cell in fields):
+                    continue
+                yield line, RejectedRow(f"missing field: expected {len(header)} columns, found {len(fields)}")
+                continue
+            yield line, [fields[index] for index in positions]
+            if progress is not None and count % self.PROGRESS_EVERY == 0:
+                position = raw.tell()
+                progress(position - reported)
+                reported = position
+        if progress is not None:
+            progress(self.size - reported)

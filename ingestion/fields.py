@@ -1,0 +1,102 @@
+"""Parsing of single field values, one function per rule of SEMANTICS'
+"Input forms that must be read".
+
+Each parser takes the raw text of one field and returns the typed value or
+raises :class:`~ingestion.errors.RejectedRow` with a reason a user can act
+on. Blanks around a field are ignored everywhere. No Django here: the
+command, the bulk loaders and the admin import screens all share these.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo, available_timezones
+
+from ingestion.errors import RejectedRow
+
+MAX_STORE_ID_LENGTH = 64
+_STATUSES = {"active": True, "inactive": False}
+
+
+def parse_store_id(raw: str) -> str:
+    """Store ids are opaque text; only blank and over-long ids are refused."""
+    value = raw.strip()
+    if not value:
+        raise RejectedRow("store_id is empty")
+    if not value.isprintable():
+        raise RejectedRow("store_id contains control characters")
+    if len(value) > MAX_STORE_ID_LENGTH:
+        raise RejectedRow(f"store_id is longer than {MAX_STORE_ID_LENGTH} characters")
+    return value
+
+
+def parse_status(raw: str) -> bool:
+    """``active``/``inactive`` in any letter case; returns ``True`` for active."""
+    try:
+        return _STATUSES[raw.strip().lower()]
+    except KeyError:
+        raise RejectedRow(f"unknown status {raw.strip()!r} (expected active or inactive)") from None
+
+
+def parse_timestamp_utc(raw: str) -> datetime:
+    """A UTC instant as an aware datetime.
+
+    Accepted: ``2023-01-22 12:09:39.388884 UTC`` (the real files' form, with
+    or without the fraction) and ISO 8601 with ``Z`` or ``+00:00``. Two
+    readings go beyond the contract, chosen because a user would expect
+    them: a time with no zone marker is taken as UTC (the column is
+    ``timestamp_utc``), and an explicit non-UTC offset is converted to UTC
+    (it names one instant unambiguously).
+    """
+    text = raw.strip()
+    if text.endswith(" UTC"):
+        text = text[:-4].rstrip()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise RejectedRow(f"unparsable timestamp {raw.strip()!r}") from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_local_time(raw: str, *, column: str) -> time:
+    """``HH:MM:SS``, ``H:MM:SS`` or ``HH:MM`` wall-clock time.
+
+    ``24:00:00`` is not a time of day and is refused; ``23:59:59`` is taken
+    literally (one second before midnight).
+    """
+    text = raw.strip()
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not all(part.isdigit() and 1 <= len(part) <= 2 for part in parts):
+        raise RejectedRow(f"unparsable {column} {text!r} (expected HH:MM:SS)")
+    if len(parts[1]) != 2 or (len(parts) == 3 and len(parts[2]) != 2):
+        raise RejectedRow(f"unparsable {column} {text!r} (expected HH:MM:SS)")
+    hour, minute, second = (int(part) for part in (*parts, "0")[:3])
+    try:
+        return time(hour, minute, second)
+    except ValueError:
+        raise RejectedRow(f"{column} {text!r} is not a time of day") from None
+
+
+def parse_day_of_week(raw: str) -> int:
+    """0 = Monday … 6 = Sunday."""
+    text = raw.strip()
+    if not text.isdigit() or int(text) > 6:
+        raise RejectedRow(f"day {text!r} is not a day of week 0-6 (0 = Monday)")
+    return int(text)
+
+
+@functools.cache
+def known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def parse_timezone(raw: str) -> str:
+    """An IANA zone name known to this machine's tz database."""
+    text = raw.strip()
+    if text not in known_timezones():
+        raise RejectedRow(f"unknown timezone {text!r}")
+    ZoneInfo(text)
+    return text

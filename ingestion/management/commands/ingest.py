@@ -1,0 +1,86 @@
+"""``manage.py ingest``: load polls, business hours and timezones from CSV files."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from ingestion.errors import BadInputFile, Rejection
+from ingestion.services import IngestResult, hours_ingest, polls_ingest, timezones_ingest
+
+SHOWN_REJECTIONS = 20
+
+
+class Command(BaseCommand):
+    help = (
+        "Load input CSV files. Rejected rows are reported with file, line and reason and the rest loads; "
+        "a file that cannot be read as a whole stores nothing and exits with code 2."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--polls", type=Path, help="store_id,status,timestamp_utc (any column order)")
+        parser.add_argument("--hours", type=Path, help="store_id,day|dayOfWeek|day_of_week,start/end_time_local")
+        parser.add_argument("--timezones", type=Path, help="store_id,timezone_str")
+        parser.add_argument("--rejects", type=Path, help="write every rejected row to this CSV (file,line,reason,row)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        jobs: list[tuple[Path, Callable[..., IngestResult]]] = [
+            (options[name], ingest)
+            for name, ingest in (("timezones", timezones_ingest), ("hours", hours_ingest), ("polls", polls_ingest))
+            if options[name] is not None
+        ]
+        if not jobs:
+            raise CommandError("nothing to load: give at least one of --polls, --hours, --timezones")
+        rejects_file = self._open_rejects(options["rejects"])
+        shown = 0
+
+        def report(rejection: Rejection) -> None:
+            nonlocal shown
+            if rejects_writer is not None:
+                rejects_writer.writerow([rejection.file, rejection.line, rejection.reason, rejection.raw])
+            if shown < SHOWN_REJECTIONS:
+                self.stderr.write(f"{rejection.file}:{rejection.line}: rejected: {rejection.reason}")
+            shown += 1
+
+        rejects_writer = csv.writer(rejects_file) if rejects_file is not None else None
+        failed = False
+        try:
+            for path, ingest in jobs:
+                failed |= not self._ingest_one(path, ingest, report)
+        finally:
+            if rejects_file is not None:
+                rejects_file.close()
+        if shown > SHOWN_REJECTIONS:
+            where = f" (all in {options['rejects']})" if rejects_file is not None else " (use --rejects FILE for all)"
+            self.stderr.write(f"... {shown - SHOWN_REJECTIONS} more rejected rows not shown{where}")
+        if failed:
+            sys.exit(2)
+
+    def _open_rejects(self, path: Path | None) -> TextIO | None:
+        if path is None:
+            return None
+        try:
+            handle = path.open("w", newline="", encoding="utf-8")
+        except OSError as error:
+            raise CommandError(f"cannot write rejects file {path}: {error.strerror}") from None
+        csv.writer(handle).writerow(["file", "line", "reason", "row"])
+        return handle
+
+    def _ingest_one(self, path: Path, ingest: Callable[..., IngestResult], report: Callable[[Rejection], None]) -> bool:
+        size = path.stat().st_size if path.is_file() else None
+        with tqdm(
+            total=size, unit="B", unit_scale=True, desc=path.name, disable=not sys.stderr.isatty(), leave=False
+        ) as bar:
+            try:
+                result = ingest(path=path, on_reject=report, on_progress=bar.update)
+            except BadInputFile as error:
+                self.stderr.write(f"error: {error} (nothing from this file was stored)")
+                return False
+        self.stdout.write(result.summary())
+        return True

@@ -1,0 +1,130 @@
+"""Bulk upsert of polls, one implementation per database.
+
+Both stage the file's valid rows in a temporary table and then merge them
+into ``stores_poll`` with one ``INSERT … ON CONFLICT`` statement, inside the
+caller's transaction. That shape gives the ingestion rules for free: a
+repeated ``(store, instant)`` keeps the status of the later row (the staged
+line number decides), a repeated load changes nothing, and an error anywhere
+in the file rolls the whole file back. PostgreSQL stages with ``COPY``;
+SQLite with large ``executemany`` batches into a ``TEMP`` table, which never
+touches the main database file until the final merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection
+
+from ingestion.rows import PollRecord
+from stores.models import Poll, Store
+
+StagedPoll = tuple[int, PollRecord]
+
+_COPY_BATCH = 20_000
+_SQLITE_BATCH = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class PollCounts:
+    staged: int
+    inserted: int
+    updated: int
+
+
+def load_polls(polls: Iterable[StagedPoll]) -> PollCounts:
+    """Merge ``(line, poll)`` pairs into the polls table; call inside ``transaction.atomic()``."""
+    if connection.vendor == "postgresql":
+        return _load_postgresql(polls)
+    if connection.vendor == "sqlite":
+        return _load_sqlite(polls)
+    raise NotImplementedError(f"no bulk poll loader for {connection.vendor}")
+
+
+def _copy_text(value: str) -> str:
+    # Store ids never hold control characters (the parser refuses them), so a
+    # backslash is the only character COPY's text format needs escaped.
+    return value.replace("\\", "\\\\") if "\\" in value else value
+
+
+def _load_postgresql(polls: Iterable[StagedPoll]) -> PollCounts:
+    poll_table, store_table = Poll._meta.db_table, Store._meta.db_table
+    staged = 0
+    with connection.cursor() as cursor:
+        # ON COMMIT DROP alone is not enough when the caller's transaction is
+        # a savepoint inside a longer one (tests, admin imports).
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.poll_staging")
+        cursor.execute(
+            "CREATE TEMP TABLE poll_staging (store_id text, ts timestamptz, active boolean, line bigint) "
+            "ON COMMIT DROP"
+        )
+        with cursor.cursor.copy("COPY poll_staging (store_id, ts, active, line) FROM STDIN") as copy:
+            batch: list[str] = []
+            for line, (store_id, timestamp, active) in polls:
+                batch.append(f"{_copy_text(store_id)}\t{timestamp.isoformat()}\t{'t' if active else 'f'}\t{line}\n")
+                if len(batch) == _COPY_BATCH:
+                    copy.write("".join(batch))
+                    staged += len(batch)
+                    batch.clear()
+            copy.write("".join(batch))
+            staged += len(batch)
+        cursor.execute(
+            f"INSERT INTO {store_table} (id) SELECT DISTINCT store_id FROM poll_staging ON CONFLICT (id) DO NOTHING"
+        )
+        cursor.execute(
+            f"""
+            WITH merged AS (
+                INSERT INTO {poll_table} AS poll (store_id, timestamp_utc, status)
+                SELECT DISTINCT ON (store_id, ts)
+                       store_id, ts, CASE WHEN active THEN 'active' ELSE 'inactive' END
+                FROM poll_staging
+                ORDER BY store_id, ts, line DESC
+                ON CONFLICT (store_id, timestamp_utc) DO UPDATE SET status = EXCLUDED.status
+                WHERE poll.status <> EXCLUDED.status
+                RETURNING (xmax = 0) AS inserted
+            )
+            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
+            """
+        )
+        inserted, updated = cursor.fetchone()
+        cursor.execute("DROP TABLE pg_temp.poll_staging")
+    return PollCounts(staged=staged, inserted=inserted, updated=updated)
+
+
+def _load_sqlite(polls: Iterable[StagedPoll]) -> PollCounts:
+    poll_table, store_table = Poll._meta.db_table, Store._meta.db_table
+    staged = 0
+    insert = "INSERT INTO temp.poll_staging VALUES (?, ?, ?, ?)"
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS temp.poll_staging")
+        cursor.execute("CREATE TEMP TABLE poll_staging (store_id text, ts text, status text, line integer)")
+        try:
+            batch: list[tuple[str, str, str, int]] = []
+            for line, (store_id, timestamp, active) in polls:
+                # Django keeps SQLite datetimes as naive UTC text in this exact form.
+                batch.append((store_id, str(timestamp.replace(tzinfo=None)), "active" if active else "inactive", line))
+                if len(batch) == _SQLITE_BATCH:
+                    cursor.executemany(insert, batch)
+                    staged += len(batch)
+                    batch.clear()
+            cursor.executemany(insert, batch)
+            staged += len(batch)
+            cursor.execute(f"INSERT OR IGNORE INTO {store_table} (id) SELECT DISTINCT store_id FROM temp.poll_staging")
+            cursor.execute(f"SELECT count(*) FROM {poll_table}")
+            before = cursor.fetchone()[0]
+            # `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause.
+            cursor.execute(
+                f"""
+                INSERT INTO {poll_table} (store_id, timestamp_utc, status)
+                SELECT store_id, ts, status FROM temp.poll_staging WHERE true ORDER BY line
+                ON CONFLICT (store_id, timestamp_utc) DO UPDATE SET status = excluded.status
+                WHERE status <> excluded.status
+                """
+            )
+            affected = cursor.rowcount
+            cursor.execute(f"SELECT count(*) FROM {poll_table}")
+            inserted = cursor.fetchone()[0] - before
+        finally:
+            cursor.execute("DROP TABLE IF EXISTS temp.poll_staging")
+    return PollCounts(staged=staged, inserted=inserted, updated=affected - inserted)

@@ -1,0 +1,57 @@
+"""One parser per input kind: the fields of a CSV row in, a typed record out.
+
+The fields arrive in :class:`ingestion.csvfile.FileKind` column order.
+Every failure is a :class:`~ingestion.errors.RejectedRow`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import NamedTuple
+
+from ingestion.fields import (
+    parse_day_of_week,
+    parse_local_time,
+    parse_status,
+    parse_store_id,
+    parse_timestamp_utc,
+    parse_timezone,
+)
+
+
+class PollRecord(NamedTuple):
+    store_id: str
+    timestamp_utc: datetime
+    active: bool
+
+
+class HoursRecord(NamedTuple):
+    store_id: str
+    day_of_week: int
+    start_time_local: time
+    end_time_local: time
+
+
+class TimezoneRecord(NamedTuple):
+    store_id: str
+    timezone: str
+
+
+def poll_from_fields(fields: list[str]) -> PollRecord:
+    store_id, timestamp, status = fields
+    return PollRecord(parse_store_id(store_id), parse_timestamp_utc(timestamp), parse_status(status))
+
+
+def hours_from_fields(fields: list[str]) -> HoursRecord:
+    store_id, day, start, end = fields
+    return HoursRecord(
+        parse_store_id(store_id),
+        parse_day_of_week(day),
+        parse_local_time(start, column="start_time_local"),
+        parse_local_time(end, column="end_time_local"),
+    )
+
+
+def timezone_from_fields(fields: list[str]) -> TimezoneRecord:
+    store_id, timezone = fields
+    return TimezoneRecord(parse_store_id(store_id), parse_timezone(timezone))

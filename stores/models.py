@@ -1,0 +1,79 @@
+"""The stores, their polls, business hours and timezones.
+
+Store ids are kept exactly as the files give them (real ones are 19-digit
+numbers, but nothing here relies on that). A poll is keyed by
+``(store, timestamp_utc)``: the unique constraint both enforces the
+"one row per instant" rule and is the index the report scans by store and
+time.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class PollStatus(models.TextChoices):
+    ACTIVE = "active", "active"
+    INACTIVE = "inactive", "inactive"
+
+
+class Store(models.Model):
+    """A restaurant store. ``timezone`` is null when no timezone row was ever
+    loaded for it; the report then uses ``America/Chicago``."""
+
+    id = models.CharField(primary_key=True, max_length=64, verbose_name="store id")
+    timezone = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Poll(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="polls")
+    timestamp_utc = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=PollStatus.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "timestamp_utc"], name="poll_store_timestamp_unique"),
+        ]
+        # `now` is the latest poll: max() over this index is one index probe.
+        indexes = [models.Index(fields=["timestamp_utc"], name="poll_timestamp_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.timestamp_utc.isoformat()} {self.status}"
+
+
+class BusinessHours(models.Model):
+    """One opening shift in local wall-clock time. An ``end`` earlier than
+    ``start`` runs past midnight; ``end == start`` is a 24-hour shift."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="business_hours")
+    day_of_week = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time_local = models.TimeField()
+    end_time_local = models.TimeField()
+
+    class Meta:
+        verbose_name_plural = "business hours"
+        ordering = ["store", "day_of_week", "start_time_local"]
+        indexes = [models.Index(fields=["store", "day_of_week"], name="hours_store_day_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(day_of_week__gte=0, day_of_week__lte=6), name="hours_day_of_week_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.get_day_of_week_display()} {self.start_time_local}-{self.end_time_local}"
