@@ -172,3 +172,11 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# Stores per chunk in a report: three queries per chunk; memory grows with it.
+REPORT_CHUNK_SIZE = env_int("REPORT_CHUNK_SIZE", 1000)
+
+# A second connection to the same database: a running report writes its
+# progress through it, because its main connection sits in a read snapshot.
+PROGRESS_DB_ALIAS = "progress"
+DATABASES[PROGRESS_DB_ALIAS] = {**DATABASES["default"], "TEST": {**DATABASES["default"].get("TEST", {}), "MIRROR": "default"}}

@@ -1,0 +1,124 @@
+"""Reading what a report needs from the database, a chunk of stores at a time.
+
+The report never holds all polls: it lists the stores with a poll in the
+week window (one query), cuts that sorted list into chunks, and for each
+chunk runs three range queries — polls, business hours, timezones — bounded
+by the chunk's first and last store id, so each is one index range scan on
+``(store_id, …)`` and there is no query per store. Poll instants come out of
+the database as integer microseconds (see :class:`EpochMicroseconds`), which
+is what the interval module works in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Max
+from django.db.models.sql.compiler import SQLCompiler
+
+from reports.intervals import HoursRow, Instant
+from stores.models import BusinessHours, Poll, PollStatus, Store
+
+WEEK = timedelta(days=7)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class EpochMicroseconds(models.Func):
+    """A timestamp column as integer microseconds since the Unix epoch, computed by the database.
+
+    Measured (``manage.py bench_report --compare-fetch``): reading this integer
+    is cheaper than letting the driver build an aware ``datetime`` per poll
+    and converting it in Python. Both forms are exact.
+    """
+
+    output_field = models.BigIntegerField()
+
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> Any:
+        # EXTRACT returns numeric (exact) since PostgreSQL 14.
+        return self.as_sql(compiler, connection, template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint")
+
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> Any:
+        # Django stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (naive UTC).
+        return self.as_sql(
+            compiler,
+            connection,
+            template=(
+                "(CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) * 1000000"
+                " + CAST(substr(%(expressions)s || '.000000', 21, 6) AS INTEGER))"
+            ),
+        )
+
+
+def to_instant(moment: datetime) -> Instant:
+    """An aware datetime as integer microseconds since the epoch (exact)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def latest_poll_time() -> datetime | None:
+    """SEMANTICS' default ``now``: the largest poll timestamp in the database."""
+    latest: datetime | None = Poll.objects.aggregate(latest=Max("timestamp_utc"))["latest"]
+    return latest
+
+
+def polls_in_week(now: datetime) -> models.QuerySet[Poll]:
+    """Polls in ``[now - 168 h, now]``: both ends included, as the observations rule says."""
+    return Poll.objects.filter(timestamp_utc__gte=now - WEEK, timestamp_utc__lte=now)
+
+
+def reported_store_ids(now: datetime) -> list[str]:
+    """Every store that gets a row: at least one poll in the week window, sorted."""
+    return list(polls_in_week(now).order_by("store_id").values_list("store_id", flat=True).distinct())
+
+
+@dataclass(slots=True)
+class StoreInputs:
+    """Everything the interval module needs about one store."""
+
+    store_id: str
+    timezone: str | None
+    hours: list[HoursRow]
+    polls: list[tuple[Instant, bool]]
+
+
+def chunked(store_ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for offset in range(0, len(store_ids), size):
+        yield store_ids[offset : offset + size]
+
+
+def store_inputs(now: datetime, store_ids: Sequence[str]) -> list[StoreInputs]:
+    """Inputs for a sorted, contiguous run of reported store ids, in three queries.
+
+    The queries are bounded by the first and last id; stores in that range
+    that are not in ``store_ids`` (none, when the ids come from
+    :func:`reported_store_ids`) are simply not asked for.
+    """
+    first, last = store_ids[0], store_ids[-1]
+    hours: dict[str, list[HoursRow]] = defaultdict(list)
+    for store_id, day, start, end in BusinessHours.objects.filter(
+        store_id__gte=first, store_id__lte=last
+    ).values_list("store_id", "day_of_week", "start_time_local", "end_time_local"):
+        hours[store_id].append(HoursRow(day, start, end))
+    zones = dict(Store.objects.filter(id__gte=first, id__lte=last).values_list("id", "timezone"))
+    polls: dict[str, list[tuple[Instant, bool]]] = {store_id: [] for store_id in store_ids}
+    rows = (
+        polls_in_week(now)
+        .filter(store_id__gte=first, store_id__lte=last)
+        .order_by("store_id", "timestamp_utc")
+        .values_list("store_id", EpochMicroseconds("timestamp_utc"), "status")
+    )
+    active = PollStatus.ACTIVE.value
+    current_id, current = "", None
+    for store_id, instant, status in rows.iterator(chunk_size=10_000):
+        if store_id != current_id:
+            current_id, current = store_id, polls.get(store_id)
+        if current is not None:
+            current.append((instant, status == active))
+    return [
+        StoreInputs(store_id, zones.get(store_id), hours.get(store_id, []), polls[store_id]) for store_id in store_ids
+    ]

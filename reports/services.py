@@ -1,0 +1,160 @@
+"""Computing a report and storing it.
+
+``report_write_csv`` is the engine's only entry point: the ``build_report``
+command and the django-q2 task both call it, so the CSV a client downloads
+is byte for byte what the command writes for the same ``now``. It reads the
+database through :mod:`reports.selectors` inside one read snapshot, feeds
+each store to :mod:`reports.intervals`, and writes rows as it goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.files import File
+from django.db import connection, transaction
+from django.utils import timezone
+
+from reports.csv_format import HEADER, report_row
+from reports.intervals import DEFAULT_TIMEZONE, business_intervals_for_week, store_uptime
+from reports.models import Report
+from reports.selectors import chunked, latest_poll_time, reported_store_ids, store_inputs, to_instant
+
+ProgressSink = Callable[[int, int], None]
+
+
+class NoPollsError(Exception):
+    """There is no poll in the database, so there is no default ``now``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSummary:
+    now: datetime
+    rows: int
+    seconds: float
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name or DEFAULT_TIMEZONE)
+
+
+@contextlib.contextmanager
+def read_snapshot() -> Iterator[None]:
+    """Run the block's reads against one consistent snapshot of the database.
+
+    A report reads for seconds while ingestion may be committing new hours,
+    zones or polls; without a snapshot, early and late stores could see
+    different data. PostgreSQL: a read-only REPEATABLE READ transaction.
+    SQLite in WAL mode: a plain deferred transaction is a snapshot, and
+    unlike Django's ``BEGIN IMMEDIATE`` it does not block writers. Inside a
+    caller's transaction (tests), that transaction is the snapshot.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+        return
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN DEFERRED")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("COMMIT")
+
+
+def report_now(as_of: datetime | None) -> datetime:
+    """The report's ``now``: ``as_of`` when given, else the latest poll."""
+    if as_of is not None:
+        return as_of
+    latest = latest_poll_time()
+    if latest is None:
+        raise NoPollsError("there are no polls in the database yet; ingest some first")
+    return latest
+
+
+def report_write_csv(
+    *, now: datetime, out: TextIO, chunk_size: int | None = None, on_progress: ProgressSink | None = None
+) -> ReportSummary:
+    """Compute the report for ``now`` and write it as CSV to ``out``.
+
+    ``on_progress(done, total)`` is called after each chunk of stores.
+    """
+    started = time.perf_counter()
+    chunk_size = chunk_size or settings.REPORT_CHUNK_SIZE
+    now_us = to_instant(now)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    rows = 0
+    with read_snapshot():
+        store_ids = reported_store_ids(now)
+        for chunk in chunked(store_ids, chunk_size):
+            for inputs in store_inputs(now, chunk):
+                business = business_intervals_for_week(inputs.hours, zone(inputs.timezone), now_us)
+                writer.writerow(report_row(inputs.store_id, store_uptime(inputs.polls, business, now_us)))
+            rows += len(chunk)
+            if on_progress is not None:
+                on_progress(rows, len(store_ids))
+    return ReportSummary(now=now, rows=rows, seconds=time.perf_counter() - started)
+
+
+def report_create(*, as_of: datetime | None, requested_by: object | None = None) -> Report:
+    """A new pending report with its ``now`` fixed at this moment."""
+    return Report.objects.create(as_of=report_now(as_of), requested_by=requested_by)
+
+
+def report_run(*, report_id: str) -> Report:
+    """Compute a pending report and store its CSV; the django-q2 task is a thin call of this.
+
+    The report is claimed atomically (pending → running) so a task delivered
+    twice computes it once. Progress is written through the ``progress``
+    database alias: the computation's own connection sits in a read snapshot
+    whose writes others would not see until it ends.
+    """
+    claimed = Report.objects.filter(id=report_id, status=Report.Status.PENDING).update(
+        status=Report.Status.RUNNING, started_at=timezone.now()
+    )
+    report = Report.objects.get(id=report_id)
+    if not claimed:
+        return report
+    progress = Report.objects.using(settings.PROGRESS_DB_ALIAS if not connection.in_atomic_block else "default")
+
+    def record_progress(done: int, total: int) -> None:
+        progress.filter(id=report_id).update(stores_done=done, stores_total=total)
+
+    try:
+        assert report.as_of is not None
+        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out:
+            summary = report_write_csv(now=report.as_of, out=out, on_progress=record_progress)
+            out.seek(0)
+            report.csv_file.save(f"report-{report.id}.csv", File(out), save=False)
+    except Exception as error:
+        Report.objects.filter(id=report_id).update(
+            status=Report.Status.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
+        )
+        raise
+    Report.objects.filter(id=report_id).update(
+        status=Report.Status.COMPLETE,
+        csv_file=report.csv_file.name,
+        rows=summary.rows,
+        stores_done=summary.rows,
+        stores_total=summary.rows,
+        finished_at=timezone.now(),
+    )
+    report.refresh_from_db()
+    return report
