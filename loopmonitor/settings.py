@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "import_export",
     "stores",
@@ -180,3 +181,35 @@ REPORT_CHUNK_SIZE = env_int("REPORT_CHUNK_SIZE", 1000)
 # progress through it, because its main connection sits in a read snapshot.
 PROGRESS_DB_ALIAS = "progress"
 DATABASES[PROGRESS_DB_ALIAS] = {**DATABASES["default"], "TEST": {**DATABASES["default"].get("TEST", {}), "MIRROR": "default"}}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its WWW-Authenticate header turns an anonymous call into a 401, not a 403.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"trigger_report": os.environ.get("TRIGGER_REPORT_RATE", "60/min")},
+    "EXCEPTION_HANDLER": "loopmonitor.exceptions.json_exception_handler",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Loop store uptime monitor",
+    "DESCRIPTION": "Trigger an uptime report, poll until it is complete, download the CSV.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# A running report whose worker died is marked Failed once it is this old.
+REPORT_DEADLINE_SECONDS = env_int("REPORT_DEADLINE_SECONDS", 1800)
+REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 30)
+
+LOGIN_URL = "admin:login"

@@ -1,8 +1,13 @@
-"""Top-level URLs: the admin and the report API."""
+"""Top-level URLs: the admin, the report API and its OpenAPI schema and docs."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api-auth/", include("rest_framework.urls")),
+    path("", include("reports.urls")),
 ]

@@ -15,15 +15,17 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from reports.csv_format import HEADER, report_row
 from reports.intervals import DEFAULT_TIMEZONE, business_intervals_for_week, store_uptime
@@ -113,9 +115,37 @@ def report_write_csv(
     return ReportSummary(now=now, rows=rows, seconds=time.perf_counter() - started)
 
 
-def report_create(*, as_of: datetime | None, requested_by: object | None = None) -> Report:
+def report_create(*, as_of: datetime | None, requested_by: AbstractBaseUser | None = None) -> Report:
     """A new pending report with its ``now`` fixed at this moment."""
     return Report.objects.create(as_of=report_now(as_of), requested_by=requested_by)
+
+
+def report_trigger(*, as_of: datetime | None, requested_by: AbstractBaseUser | None = None) -> Report:
+    """Create a report and queue it for a django-q2 worker."""
+    report = report_create(as_of=as_of, requested_by=requested_by)
+    async_task("reports.tasks.run_report", report.id, task_name=f"report-{report.id}", group="reports")
+    return report
+
+
+def report_fail_if_overdue(report: Report) -> Report:
+    """Mark a report Failed when it has been unfinished for longer than its deadline.
+
+    A worker killed mid-report leaves its report Running; this keeps it from
+    staying so forever. The update is conditional, so a report that finishes
+    at the same moment keeps its result.
+    """
+    if report.is_finished:
+        return report
+    deadline = timezone.now() - timedelta(seconds=settings.REPORT_DEADLINE_SECONDS)
+    if report.created_at >= deadline:
+        return report
+    Report.objects.filter(id=report.id, status__in=[Report.Status.PENDING, Report.Status.RUNNING]).update(
+        status=Report.Status.FAILED,
+        error=f"the report did not finish within {settings.REPORT_DEADLINE_SECONDS} s (its worker may have died)",
+        finished_at=timezone.now(),
+    )
+    report.refresh_from_db()
+    return report
 
 
 def report_run(*, report_id: str) -> Report:
@@ -158,3 +188,18 @@ def report_run(*, report_id: str) -> Report:
     )
     report.refresh_from_db()
     return report
+
+
+def reports_delete_older_than(*, days: int) -> int:
+    """Delete finished reports created more than ``days`` ago, files first; returns how many."""
+    cutoff = timezone.now() - timedelta(days=days)
+    old = Report.objects.filter(
+        created_at__lt=cutoff, status__in=[Report.Status.COMPLETE, Report.Status.FAILED]
+    )
+    deleted = 0
+    for report in old.iterator():
+        if report.csv_file:
+            report.csv_file.delete(save=False)
+        report.delete()
+        deleted += 1
+    return deleted

@@ -1,3 +1,136 @@
-from django.shortcuts import render
+"""The report API: ``POST /trigger_report`` and ``GET /get_report``.
 
-# Create your views here.
+Views validate input, call one service and shape the output; the work
+happens in :mod:`reports.services` and the django-q2 worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import FileResponse, HttpResponseBase
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from reports.models import Report
+from reports.serializers import ReportIdInput, ReportStatusOutput, TriggerReportInput, TriggerReportOutput
+from reports.services import NoPollsError, report_fail_if_overdue, report_trigger
+
+API_STATUS = {
+    Report.Status.PENDING: "Running",
+    Report.Status.RUNNING: "Running",
+    Report.Status.COMPLETE: "Complete",
+    Report.Status.FAILED: "Failed",
+}
+
+
+class NoPolls(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "no_polls"
+
+
+def status_url(request: Request, report_id: str) -> str:
+    return request.build_absolute_uri(f"{reverse('get_report')}?report_id={report_id}")
+
+
+def download_url(request: Request, report_id: str) -> str:
+    return request.build_absolute_uri(reverse("download_report", args=[report_id]))
+
+
+def wants_csv(request: Request) -> bool:
+    """CSV unless the client asked for JSON (``Accept`` or ``?format=json``) or is a browser."""
+    if request.query_params.get("format") in ("json", "api"):
+        return False
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return "application/json" not in accept and "text/html" not in accept
+
+
+def csv_response(report: Report) -> FileResponse:
+    response = FileResponse(
+        report.csv_file.open("rb"), as_attachment=True, filename=f"report-{report.id}.csv", content_type="text/csv"
+    )
+    response["X-Report-Status"] = "Complete"
+    return response
+
+
+class TriggerReportView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "trigger_report"
+
+    @extend_schema(
+        request=TriggerReportInput,
+        responses={
+            202: TriggerReportOutput,
+            400: OpenApiResponse(description="bad as_of"),
+            409: OpenApiResponse(description="no polls yet"),
+        },
+        summary="Start computing a report",
+    )
+    def post(self, request: Request) -> Response:
+        payload = TriggerReportInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            report = report_trigger(as_of=payload.validated_data.get("as_of"), requested_by=request.user)
+        except NoPollsError as error:
+            raise NoPolls(str(error)) from None
+        return Response(
+            {"report_id": report.id},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": status_url(request, report.id)},
+        )
+
+
+class GetReportView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("report_id", OpenApiTypes.STR, required=True),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["json"], description="JSON even when Complete"),
+        ],
+        responses={
+            (200, "application/json"): ReportStatusOutput,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="the report, when Complete"),
+            400: OpenApiResponse(description="missing or malformed report_id"),
+            404: OpenApiResponse(description="no such report"),
+        },
+        summary="Poll a report: Running, Failed, or the CSV when Complete",
+    )
+    def get(self, request: Request) -> HttpResponseBase:
+        query = ReportIdInput(data={"report_id": request.query_params.get("report_id", "")})
+        query.is_valid(raise_exception=True)
+        report_id = query.validated_data["report_id"]
+        found = Report.objects.filter(id=report_id).first()
+        if found is None:
+            raise NotFound(f"no report with id {report_id!r}")
+        report = report_fail_if_overdue(found)
+        body: dict[str, Any] = {"report_id": report.id, "status": API_STATUS[Report.Status(report.status)]}
+        if report.status == Report.Status.FAILED:
+            body["error"] = report.error
+        elif report.status != Report.Status.COMPLETE:
+            body["progress"] = round(report.progress, 4)
+        elif wants_csv(request):
+            return csv_response(report)
+        else:
+            body |= {
+                "download_url": download_url(request, report.id),
+                "as_of": report.as_of,
+                "rows": report.rows,
+                "started_at": report.started_at,
+                "finished_at": report.finished_at,
+            }
+        return Response(ReportStatusOutput(body).data)
+
+
+class DownloadReportView(APIView):
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY, 404: OpenApiResponse()}, summary="The CSV")
+    def get(self, request: Request, report_id: str) -> HttpResponseBase:
+        report = Report.objects.filter(id=report_id, status=Report.Status.COMPLETE).first()
+        if report is None:
+            raise NotFound(f"no complete report with id {report_id!r}")
+        return csv_response(report)

@@ -32,7 +32,8 @@ class Store(models.Model):
 
 
 class Poll(models.Model):
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="polls")
+    # No index of its own: the unique (store, timestamp_utc) index serves store lookups.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="polls", db_index=False)
     timestamp_utc = models.DateTimeField()
     status = models.CharField(max_length=8, choices=PollStatus.choices)
 
@@ -60,7 +61,7 @@ class BusinessHours(models.Model):
         SATURDAY = 5
         SUNDAY = 6
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="business_hours")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="business_hours", db_index=False)
     day_of_week = models.PositiveSmallIntegerField(choices=Weekday.choices)
     start_time_local = models.TimeField()
     end_time_local = models.TimeField()
