@@ -1,0 +1,51 @@
+"""``manage.py bench_ingest``: time a first and a repeated load of a full-scale dataset."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from loopmonitor.benchmarking import DEFAULT_BENCH_URL, BenchmarkError, dataset, fresh_database, machine, manage
+
+
+class Command(BaseCommand):
+    help = (
+        "Generate (or reuse) a dataset, load it into a fresh benchmark database twice, and print wall time, "
+        "polls/s and peak RSS of each load. Never touches the service's own database."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--scale", type=float, default=1.0)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--data", type=Path, help="an existing generated dataset directory")
+        parser.add_argument("--database-url", default=DEFAULT_BENCH_URL, help="dropped and recreated first")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self._run(options)
+        except BenchmarkError as error:
+            raise CommandError(str(error)) from None
+
+    def _run(self, options: dict[str, Any]) -> None:
+        url = options["database_url"]
+        data = dataset(options["scale"], options["seed"], options["data"])
+        polls_file = data / "store_status.csv"
+        polls = sum(1 for _ in polls_file.open("rb")) - 1
+        self.stdout.write(f"machine: {machine()}")
+        self.stdout.write(f"data: {data} ({polls:,} polls, {polls_file.stat().st_size / 1e6:.0f} MB)")
+        self.stdout.write(f"database: {url.rsplit('@', 1)[-1]}")
+        fresh_database(url)
+        files = ["--timezones", str(data / "timezones.csv"), "--hours", str(data / "menu_hours.csv")]
+        manage(["ingest", *files], database_url=url)
+        self.stdout.write(f"{'load':<8} {'wall s':>8} {'polls/s':>10} {'peak RSS MB':>12}  summary")
+        for label in ("first", "repeat"):
+            measured = manage(["ingest", "--polls", str(polls_file)], database_url=url)
+            summary = measured.stdout.strip().splitlines()[-1]
+            took = float(re.search(r"in ([\d.]+) s", summary).group(1))  # type: ignore[union-attr]
+            self.stdout.write(
+                f"{label:<8} {measured.seconds:>8.1f} {polls / measured.seconds:>10,.0f} "
+                f"{measured.peak_rss_mb:>12.0f}  {summary} (ingest itself {took:.1f} s)"
+            )
