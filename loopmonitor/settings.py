@@ -110,7 +110,12 @@ if IS_SQLITE:
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # Tests need a file, not Django's in-memory default: a live qcluster
+    # subprocess and other threads open their own connections to it. One
+    # file per test process, so two runs in one checkout never delete each
+    # other's database; VAR_DIR is git-ignored, so a fresh clone lacks it.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -160,13 +165,14 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER: dict[str, object] = {
     "name": "loopmonitor",
     "workers": env_int("Q_WORKERS", 1 if IS_SQLITE else (os.cpu_count() or 1)),
-    "timeout": env_int("Q_TIMEOUT", 900),
-    "retry": env_int("Q_RETRY", 1200),
+    # A task is one shard (about a second per 2,000 stores), a plan or an assembly.
+    "timeout": env_int("Q_TIMEOUT", 300),
+    "retry": env_int("Q_RETRY", 360),
     "max_attempts": env_int("Q_MAX_ATTEMPTS", 3),
     "ack_failures": True,
     "catch_up": False,
     "save_limit": 1000,
-    "poll": 0.5,
+    "poll": 0.2,
     "sync": env_bool("Q_SYNC", False),
 }
 if REDIS_URL:
@@ -177,10 +183,12 @@ else:
 # Stores per chunk in a report: three queries per chunk; memory grows with it.
 REPORT_CHUNK_SIZE = env_int("REPORT_CHUNK_SIZE", 1000)
 
-# A second connection to the same database: a running report writes its
-# progress through it, because its main connection sits in a read snapshot.
-PROGRESS_DB_ALIAS = "progress"
-DATABASES[PROGRESS_DB_ALIAS] = {**DATABASES["default"], "TEST": {**DATABASES["default"].get("TEST", {}), "MIRROR": "default"}}
+# Fan-out: a report's stores are cut into shards of this many stores, each a
+# django-q2 task. A shard claimed longer ago than the lease is presumed
+# abandoned (its worker died) and queued again, at most MAX_ATTEMPTS claims.
+REPORT_SHARD_SIZE = env_int("REPORT_SHARD_SIZE", 2000)
+REPORT_SHARD_LEASE_SECONDS = env_int("REPORT_SHARD_LEASE_SECONDS", 60)
+REPORT_SHARD_MAX_ATTEMPTS = env_int("REPORT_SHARD_MAX_ATTEMPTS", 3)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -208,7 +216,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# A running report whose worker died is marked Failed once it is this old.
+# A report unfinished this long after its trigger ends Failed, whatever happened.
 REPORT_DEADLINE_SECONDS = env_int("REPORT_DEADLINE_SECONDS", 1800)
 REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 30)
 

@@ -35,6 +35,13 @@ class Report(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     stores_total = models.PositiveIntegerField(default=0)
     stores_done = models.PositiveIntegerField(default=0)
+    shards_total = models.PositiveIntegerField(default=0)
+    shards_done = models.PositiveIntegerField(default=0)
+    max_poll_id = models.BigIntegerField(
+        null=True, blank=True, help_text="Polls stored after planning (higher ids) are not part of this report."
+    )
+    assembling_since = models.DateTimeField(null=True, blank=True)
+    recovered_at = models.DateTimeField(null=True, blank=True, help_text="Last time recovery looked at it.")
     rows = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     csv_file = models.FileField(upload_to="reports/", blank=True)
@@ -47,12 +54,51 @@ class Report(models.Model):
 
     @property
     def progress(self) -> float:
+        """Finished shards over all shards; 1.0 only once the CSV is stored."""
         if self.status == self.Status.COMPLETE:
             return 1.0
-        if not self.stores_total:
+        if not self.shards_total:
             return 0.0
-        return min(1.0, self.stores_done / self.stores_total)
+        return min(0.99, self.shards_done / self.shards_total)
 
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.COMPLETE, self.Status.FAILED)
+
+
+class ReportShard(models.Model):
+    """One slice of a report's stores, computed by whichever worker claims it.
+
+    The shard carries everything its worker must not read from live tables:
+    its store ids and those stores' hours and zones as of the moment the
+    report was planned (``inputs``), so every shard of a report sees one
+    snapshot however long the report takes. Its result (``rows_csv``) is
+    stored with its ``complete`` status in one update, so a shard run twice
+    is counted once.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        COMPLETE = "complete", "Complete"
+        FAILED = "failed", "Failed"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="shards")
+    index = models.PositiveIntegerField()
+    stores = models.PositiveIntegerField()
+    inputs = models.JSONField(help_text="{store_id: [timezone, [[day, start, end], ...]]} at planning time")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    rows_csv = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["report", "index"]
+        constraints = [models.UniqueConstraint(fields=["report", "index"], name="report_shard_index_unique")]
+
+    def __str__(self) -> str:
+        return f"shard {self.index} of {self.report_id} ({self.status})"

@@ -11,7 +11,6 @@ is what the interval module works in.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from django.db.models import Exists, Max, OuterRef, Subquery
 from django.db.models.sql.compiler import SQLCompiler
 
 from reports.intervals import HoursRow, Instant
+from reports.intervals import Poll as PollPoint
 from stores.models import BusinessHours, Poll, PollStatus, Store
 
 WEEK = timedelta(days=7)
@@ -94,7 +94,7 @@ class StoreInputs:
     store_id: str
     timezone: str | None
     hours: list[HoursRow]
-    polls: list[tuple[Instant, bool]]
+    polls: list[PollPoint]
 
 
 def chunked(store_ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
@@ -102,34 +102,58 @@ def chunked(store_ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield store_ids[offset : offset + size]
 
 
-def store_inputs(now: datetime, store_ids: Sequence[str]) -> list[StoreInputs]:
-    """Inputs for a sorted, contiguous run of reported store ids, in three queries.
+Schedule = tuple[str | None, list[HoursRow]]
+"""A store's timezone name (``None``: never given) and its business-hours rows."""
 
-    The queries are bounded by the first and last id; stores in that range
-    that are not in ``store_ids`` (none, when the ids come from
-    :func:`reported_store_ids`) are simply not asked for.
+
+def store_schedules(store_ids: Sequence[str]) -> dict[str, Schedule]:
+    """Zones and hours of a sorted, contiguous run of store ids, in two range queries."""
+    first, last = store_ids[0], store_ids[-1]
+    wanted = set(store_ids)
+    schedules: dict[str, Schedule] = {
+        store_id: (zone, [])
+        for store_id, zone in Store.objects.filter(id__gte=first, id__lte=last).values_list("id", "timezone")
+        if store_id in wanted
+    }
+    hours = BusinessHours.objects.filter(store_id__gte=first, store_id__lte=last).values_list(
+        "store_id", "day_of_week", "start_time_local", "end_time_local"
+    )
+    for store_id, day, start, end in hours:
+        if store_id in wanted:
+            schedules[store_id][1].append(HoursRow(day, start, end))
+    return schedules
+
+
+def store_polls(
+    now: datetime, store_ids: Sequence[str], *, max_poll_id: int | None = None
+) -> dict[str, list[PollPoint]]:
+    """The week's polls of a sorted, contiguous run of store ids, by store, in time order; one query.
+
+    ``max_poll_id`` leaves out polls stored after a report was planned.
     """
     first, last = store_ids[0], store_ids[-1]
-    hours: dict[str, list[HoursRow]] = defaultdict(list)
-    for store_id, day, start, end in BusinessHours.objects.filter(
-        store_id__gte=first, store_id__lte=last
-    ).values_list("store_id", "day_of_week", "start_time_local", "end_time_local"):
-        hours[store_id].append(HoursRow(day, start, end))
-    zones = dict(Store.objects.filter(id__gte=first, id__lte=last).values_list("id", "timezone"))
-    polls: dict[str, list[tuple[Instant, bool]]] = {store_id: [] for store_id in store_ids}
-    rows = (
-        polls_in_week(now)
-        .filter(store_id__gte=first, store_id__lte=last)
-        .order_by("store_id", "timestamp_utc")
-        .values_list("store_id", EpochMicroseconds("timestamp_utc"), "status")
-    )
+    polls: dict[str, list[PollPoint]] = {store_id: [] for store_id in store_ids}
+    rows = polls_in_week(now).filter(store_id__gte=first, store_id__lte=last)
+    if max_poll_id is not None:
+        rows = rows.filter(id__lte=max_poll_id)
     active = PollStatus.ACTIVE.value
     current_id, current = "", None
-    for store_id, instant, status in rows.iterator(chunk_size=10_000):
+    for store_id, instant, status in (
+        rows.order_by("store_id", "timestamp_utc")
+        .values_list("store_id", EpochMicroseconds("timestamp_utc"), "status")
+        .iterator(chunk_size=10_000)
+    ):
         if store_id != current_id:
             current_id, current = store_id, polls.get(store_id)
         if current is not None:
             current.append((instant, status == active))
+    return polls
+
+
+def store_inputs(now: datetime, store_ids: Sequence[str]) -> list[StoreInputs]:
+    """Everything the report needs for a sorted, contiguous run of reported store ids: three queries."""
+    schedules = store_schedules(store_ids)
+    polls = store_polls(now, store_ids)
     return [
-        StoreInputs(store_id, zones.get(store_id), hours.get(store_id, []), polls[store_id]) for store_id in store_ids
+        StoreInputs(store_id, *schedules.get(store_id, (None, [])), polls[store_id]) for store_id in store_ids
     ]

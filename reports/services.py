@@ -1,19 +1,19 @@
-"""Computing a report and storing it.
+"""Computing a report: the engine between the database and the CSV.
 
-``report_write_csv`` is the engine's only entry point: the ``build_report``
-command and the django-q2 task both call it, so the CSV a client downloads
-is byte for byte what the command writes for the same ``now``. It reads the
-database through :mod:`reports.selectors` inside one read snapshot, feeds
-each store to :mod:`reports.intervals`, and writes rows as it goes.
+``report_rows`` is the engine: store inputs in, CSV rows out, through
+:mod:`reports.intervals`. ``report_write_csv`` runs it in this process over
+the whole database (the ``build_report`` command); :mod:`reports.fanout`
+runs it shard by shard on django-q2 workers. Both write rows the same way,
+so the CSV a client downloads is byte for byte what the command writes for
+the same ``now``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -30,7 +29,14 @@ from django_q.tasks import async_task
 from reports.csv_format import HEADER, report_row
 from reports.intervals import DEFAULT_TIMEZONE, business_intervals_for_week, store_uptime
 from reports.models import Report
-from reports.selectors import chunked, latest_poll_time, reported_store_ids, store_inputs, to_instant
+from reports.selectors import (
+    StoreInputs,
+    chunked,
+    latest_poll_time,
+    reported_store_ids,
+    store_inputs,
+    to_instant,
+)
 
 ProgressSink = Callable[[int, int], None]
 
@@ -90,10 +96,17 @@ def report_now(as_of: datetime | None) -> datetime:
     return latest
 
 
+def report_rows(now_us: int, stores: Iterable[StoreInputs]) -> Iterator[tuple[str, ...]]:
+    """The CSV row of each store, in order: the whole engine between database and file."""
+    for inputs in stores:
+        business = business_intervals_for_week(inputs.hours, zone(inputs.timezone), now_us)
+        yield report_row(inputs.store_id, store_uptime(inputs.polls, business, now_us))
+
+
 def report_write_csv(
     *, now: datetime, out: TextIO, chunk_size: int | None = None, on_progress: ProgressSink | None = None
 ) -> ReportSummary:
-    """Compute the report for ``now`` and write it as CSV to ``out``.
+    """Compute the report for ``now`` in this process and write it as CSV to ``out``.
 
     ``on_progress(done, total)`` is called after each chunk of stores.
     """
@@ -106,9 +119,7 @@ def report_write_csv(
     with read_snapshot():
         store_ids = reported_store_ids(now)
         for chunk in chunked(store_ids, chunk_size):
-            for inputs in store_inputs(now, chunk):
-                business = business_intervals_for_week(inputs.hours, zone(inputs.timezone), now_us)
-                writer.writerow(report_row(inputs.store_id, store_uptime(inputs.polls, business, now_us)))
+            writer.writerows(report_rows(now_us, store_inputs(now, chunk)))
             rows += len(chunk)
             if on_progress is not None:
                 on_progress(rows, len(store_ids))
@@ -124,69 +135,6 @@ def report_trigger(*, as_of: datetime | None, requested_by: AbstractBaseUser | N
     """Create a report and queue it for a django-q2 worker."""
     report = report_create(as_of=as_of, requested_by=requested_by)
     async_task("reports.tasks.run_report", report.id, task_name=f"report-{report.id}", group="reports")
-    return report
-
-
-def report_fail_if_overdue(report: Report) -> Report:
-    """Mark a report Failed when it has been unfinished for longer than its deadline.
-
-    A worker killed mid-report leaves its report Running; this keeps it from
-    staying so forever. The update is conditional, so a report that finishes
-    at the same moment keeps its result.
-    """
-    if report.is_finished:
-        return report
-    deadline = timezone.now() - timedelta(seconds=settings.REPORT_DEADLINE_SECONDS)
-    if report.created_at >= deadline:
-        return report
-    Report.objects.filter(id=report.id, status__in=[Report.Status.PENDING, Report.Status.RUNNING]).update(
-        status=Report.Status.FAILED,
-        error=f"the report did not finish within {settings.REPORT_DEADLINE_SECONDS} s (its worker may have died)",
-        finished_at=timezone.now(),
-    )
-    report.refresh_from_db()
-    return report
-
-
-def report_run(*, report_id: str) -> Report:
-    """Compute a pending report and store its CSV; the django-q2 task is a thin call of this.
-
-    The report is claimed atomically (pending → running) so a task delivered
-    twice computes it once. Progress is written through the ``progress``
-    database alias: the computation's own connection sits in a read snapshot
-    whose writes others would not see until it ends.
-    """
-    claimed = Report.objects.filter(id=report_id, status=Report.Status.PENDING).update(
-        status=Report.Status.RUNNING, started_at=timezone.now()
-    )
-    report = Report.objects.get(id=report_id)
-    if not claimed:
-        return report
-    progress = Report.objects.using(settings.PROGRESS_DB_ALIAS if not connection.in_atomic_block else "default")
-
-    def record_progress(done: int, total: int) -> None:
-        progress.filter(id=report_id).update(stores_done=done, stores_total=total)
-
-    try:
-        assert report.as_of is not None
-        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out:
-            summary = report_write_csv(now=report.as_of, out=out, on_progress=record_progress)
-            out.seek(0)
-            report.csv_file.save(f"report-{report.id}.csv", File(out), save=False)
-    except Exception as error:
-        Report.objects.filter(id=report_id).update(
-            status=Report.Status.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
-        )
-        raise
-    Report.objects.filter(id=report_id).update(
-        status=Report.Status.COMPLETE,
-        csv_file=report.csv_file.name,
-        rows=summary.rows,
-        stores_done=summary.rows,
-        stores_total=summary.rows,
-        finished_at=timezone.now(),
-    )
-    report.refresh_from_db()
     return report
 
 

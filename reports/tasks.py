@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from reports.services import report_run
+from reports.fanout import report_plan, reports_recover_all, shard_run
 
 
-def run_report(report_id: str) -> str:
-    """Compute one report; returns its final status for django-q2's task log."""
-    return report_run(report_id=report_id).status
+def run_report(report_id: str) -> None:
+    """Plan a triggered report and queue its shards."""
+    report_plan(report_id=report_id)
+
+
+def run_shard(shard_id: int) -> None:
+    """Compute one shard of a report (and assemble the report after its last shard)."""
+    shard_run(shard_id=shard_id)
+
+
+def recover_reports() -> int:
+    """Re-queue work abandoned by dead workers; scheduled once a minute."""
+    return reports_recover_all()

@@ -6,6 +6,7 @@ happens in :mod:`reports.services` and the django-q2 worker.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import FileResponse, HttpResponseBase
@@ -13,15 +14,18 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, NotAcceptable, NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from reports.fanout import report_recover
 from reports.models import Report
 from reports.serializers import ReportIdInput, ReportStatusOutput, TriggerReportInput, TriggerReportOutput
-from reports.services import NoPollsError, report_fail_if_overdue, report_trigger
+from reports.services import NoPollsError, report_trigger
 
 API_STATUS = {
     Report.Status.PENDING: "Running",
@@ -60,6 +64,24 @@ def csv_response(report: Report) -> FileResponse:
     return response
 
 
+class CsvOrJsonNegotiation(DefaultContentNegotiation):
+    """``Accept: text/csv`` must not be a 406: the CSV is a plain FileResponse, not a DRF renderer.
+
+    When no renderer matches the Accept header, the JSON renderer answers
+    (Running, Failed, errors); a Complete report is the CSV anyway.
+    """
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        candidates = list(renderers)
+        try:
+            selected: tuple[BaseRenderer, str] = super().select_renderer(request, candidates, format_suffix)
+        except NotAcceptable:
+            return candidates[0], candidates[0].media_type
+        return selected
+
+
 class TriggerReportView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "trigger_report"
@@ -88,6 +110,8 @@ class TriggerReportView(APIView):
 
 
 class GetReportView(APIView):
+    content_negotiation_class = CsvOrJsonNegotiation
+
     @extend_schema(
         parameters=[
             OpenApiParameter("report_id", OpenApiTypes.STR, required=True),
@@ -108,7 +132,7 @@ class GetReportView(APIView):
         found = Report.objects.filter(id=report_id).first()
         if found is None:
             raise NotFound(f"no report with id {report_id!r}")
-        report = report_fail_if_overdue(found)
+        report = report_recover(found)
         body: dict[str, Any] = {"report_id": report.id, "status": API_STATUS[Report.Status(report.status)]}
         if report.status == Report.Status.FAILED:
             body["error"] = report.error

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,7 +41,9 @@ class Command(BaseCommand):
 
     def _run(self, scales: Iterable[float], options: dict[str, Any]) -> None:
         self.stdout.write(f"machine: {machine()}")
-        self.stdout.write(f"{'scale':>6} {'polls':>10} {'stores':>7} {'wall s':>7} {'s/M polls':>10} {'peak RSS MB':>12}")
+        self.stdout.write(
+            f"{'scale':>6} {'polls':>10} {'stores':>7} {'wall s':>7} {'s/M polls':>10} {'peak RSS MB':>12}"
+        )
         for scale in scales:
             url = _bench_url(options["database_url"], scale)
             data = dataset(scale, options["seed"], None)

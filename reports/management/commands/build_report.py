@@ -37,7 +37,8 @@ class Command(BaseCommand):
             now = report_now(as_of)
         except NoPollsError as error:
             raise CommandError(str(error)) from None
-        output: Path | None = options["output"]
+        # call_command() passes options as given, without the parser's type=Path.
+        output = Path(options["output"]) if options["output"] else None
         try:
             out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
         except OSError as error:

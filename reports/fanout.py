@@ -1,0 +1,282 @@
+"""A report fanned out over django-q2 workers: plan, shards, assembly, recovery.
+
+1. **Plan** (one task): fix the report's snapshot — which stores get a row,
+   their hours and zones, and the last poll id stored so far — and cut the
+   stores into shards of ``REPORT_SHARD_SIZE``. Each shard row carries its
+   stores' hours and zones, so shards run later, anywhere, still see the
+   snapshot. Then queue one task per shard.
+2. **Shards** (one task each, on any worker of any machine sharing the
+   database and broker): claim the shard, compute its rows with the same
+   engine as ``build_report``, and store them with the shard's ``complete``
+   status in one update. A shard computed twice is counted once: only the
+   update that moves it from ``running`` to ``complete`` counts.
+3. **Assembly** (whoever completes the last shard): claimed with a
+   conditional update so it happens once; the CSV is the header plus the
+   shards' rows in order, byte for byte what ``build_report`` writes.
+4. **Recovery**: a shard whose worker died (its claim is older than
+   ``REPORT_SHARD_LEASE_SECONDS``) is queued again, up to
+   ``REPORT_SHARD_MAX_ATTEMPTS`` claims; after that, or past
+   ``REPORT_DEADLINE_SECONDS``, the report ends Failed with the reason.
+   Recovery runs when a client polls the report and once a minute from a
+   django-q2 schedule, so a report never stays Running.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import socket
+import tempfile
+import time
+from datetime import datetime, timedelta
+from datetime import time as time_of_day
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from reports.csv_format import HEADER
+from reports.intervals import HoursRow
+from reports.models import Report, ReportShard
+from reports.selectors import StoreInputs, chunked, reported_store_ids, store_polls, store_schedules, to_instant
+from reports.services import read_snapshot, report_rows
+from stores.models import Poll
+
+logger = logging.getLogger(__name__)
+
+ShardInputs = list[list[Any]]
+"""``[[store_id, timezone, [[day, start, end], ...]], ...]`` in store order, times as microseconds after midnight.
+
+A list, not a mapping: PostgreSQL's jsonb does not keep key order."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _queue_shard(shard_id: int) -> None:
+    async_task("reports.tasks.run_shard", shard_id, task_name=f"shard-{shard_id}", group="reports")
+
+
+def _queue_plan(report_id: str) -> None:
+    async_task("reports.tasks.run_report", report_id, task_name=f"report-{report_id}", group="reports")
+
+
+def _fail(report_id: str, error: str) -> None:
+    Report.objects.filter(id=report_id, status__in=[Report.Status.PENDING, Report.Status.RUNNING]).update(
+        status=Report.Status.FAILED, error=error, finished_at=timezone.now()
+    )
+
+
+def _begin_planning_snapshot() -> None:
+    """Make the planning transaction's reads one snapshot that includes every finished load.
+
+    PostgreSQL: REPEATABLE READ, after a SHARE lock on the polls table has
+    waited out any poll load in progress (a load holds a conflicting lock
+    for its whole merge), so the last poll id read is a clean cut. SQLite's
+    ``BEGIN IMMEDIATE`` is already exclusive of other writers.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if not connection.savepoint_ids:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute(f"LOCK TABLE {Poll._meta.db_table} IN SHARE MODE")
+
+
+def _microseconds(moment: time_of_day) -> int:
+    return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000 + moment.microsecond
+
+
+@lru_cache(maxsize=4096)
+def _time(microseconds: int) -> time_of_day:
+    seconds, micro = divmod(microseconds, 1_000_000)
+    return time_of_day(seconds // 3600, seconds // 60 % 60, seconds % 60, micro)
+
+
+def _shard_inputs(store_ids: list[str]) -> ShardInputs:
+    schedules = store_schedules(store_ids)
+    return [
+        [store_id, zone, [[row.day_of_week, _microseconds(row.start), _microseconds(row.end)] for row in hours]]
+        for store_id in store_ids
+        for zone, hours in [schedules.get(store_id, (None, []))]
+    ]
+
+
+def report_plan(*, report_id: str) -> None:
+    """Claim a pending report, snapshot its inputs into shards, and queue the shards."""
+    with transaction.atomic():
+        _begin_planning_snapshot()
+        claimed = Report.objects.filter(id=report_id, status=Report.Status.PENDING).update(
+            status=Report.Status.RUNNING, started_at=timezone.now()
+        )
+        if not claimed:
+            return
+        report = Report.objects.get(id=report_id)
+        assert report.as_of is not None
+        last_poll = Poll.objects.order_by("-id").values_list("id", flat=True).first()
+        store_ids = reported_store_ids(report.as_of)
+        shards = [
+            ReportShard(report=report, index=index, stores=len(chunk), inputs=_shard_inputs(list(chunk)))
+            for index, chunk in enumerate(chunked(store_ids, settings.REPORT_SHARD_SIZE))
+        ]
+        ReportShard.objects.bulk_create(shards, batch_size=50)
+        Report.objects.filter(id=report_id).update(
+            max_poll_id=last_poll or 0, stores_total=len(store_ids), shards_total=len(shards)
+        )
+        shard_ids = list(report.shards.order_by("index").values_list("id", flat=True))
+    logger.info("report %s planned: %d stores in %d shards", report_id, len(store_ids), len(shard_ids))
+    if not shard_ids:
+        report_assemble(report_id=report_id)
+    for shard_id in shard_ids:
+        _queue_shard(shard_id)
+
+
+def _hours_rows(hours: list[list[int]]) -> list[HoursRow]:
+    return [HoursRow(day, _time(start), _time(end)) for day, start, end in hours]
+
+
+def _inputs_of(shard: ReportShard, polls: dict[str, list[tuple[int, bool]]]) -> list[StoreInputs]:
+    return [StoreInputs(store_id, zone, _hours_rows(hours), polls[store_id]) for store_id, zone, hours in shard.inputs]
+
+
+def shard_compute(shard: ReportShard, *, now: datetime, max_poll_id: int | None) -> str:
+    """The shard's CSV rows (no header), from its own inputs and the polls of its snapshot."""
+    store_ids = [store_id for store_id, _, _ in shard.inputs]
+    out = io.StringIO()
+    if store_ids:
+        with read_snapshot():
+            polls = store_polls(now, store_ids, max_poll_id=max_poll_id)
+        csv.writer(out, lineterminator="\n").writerows(report_rows(to_instant(now), _inputs_of(shard, polls)))
+    return out.getvalue()
+
+
+def shard_run(*, shard_id: int) -> None:
+    """Claim a shard (new, or abandoned past its lease), compute it, store its rows; assemble after the last."""
+    lease = timezone.now() - timedelta(seconds=settings.REPORT_SHARD_LEASE_SECONDS)
+    claimable = Q(status=ReportShard.Status.PENDING) | Q(status=ReportShard.Status.RUNNING, claimed_at__lt=lease)
+    claimed = ReportShard.objects.filter(
+        claimable, id=shard_id, report__status=Report.Status.RUNNING, attempts__lt=settings.REPORT_SHARD_MAX_ATTEMPTS
+    ).update(
+        status=ReportShard.Status.RUNNING,
+        claimed_at=timezone.now(),
+        claimed_by=worker_name(),
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return
+    shard = ReportShard.objects.select_related("report").get(id=shard_id)
+    report = shard.report
+    assert report.as_of is not None
+    started = time.perf_counter()
+    try:
+        rows_csv = shard_compute(shard, now=report.as_of, max_poll_id=report.max_poll_id)
+    except Exception as error:
+        message = f"shard {shard.index}: {type(error).__name__}: {error}"
+        ReportShard.objects.filter(id=shard_id).update(status=ReportShard.Status.FAILED, error=message)
+        if shard.attempts >= settings.REPORT_SHARD_MAX_ATTEMPTS:
+            _fail(report.id, f"{message} (after {shard.attempts} attempts)")
+        else:
+            ReportShard.objects.filter(id=shard_id, status=ReportShard.Status.FAILED).update(
+                status=ReportShard.Status.PENDING
+            )
+            _queue_shard(shard_id)
+        raise
+    with transaction.atomic():
+        completed = ReportShard.objects.filter(id=shard_id, status=ReportShard.Status.RUNNING).update(
+            status=ReportShard.Status.COMPLETE,
+            rows_csv=rows_csv,
+            finished_at=timezone.now(),
+            seconds=time.perf_counter() - started,
+            error="",
+        )
+        if completed:
+            Report.objects.filter(id=report.id).update(
+                shards_done=F("shards_done") + 1, stores_done=F("stores_done") + shard.stores
+            )
+    if completed:
+        report_assemble(report_id=report.id)
+
+
+def report_assemble(*, report_id: str) -> None:
+    """Once every shard is complete: write the CSV and mark the report Complete, exactly once."""
+    stale = timezone.now() - timedelta(seconds=settings.REPORT_SHARD_LEASE_SECONDS)
+    claimed = Report.objects.filter(
+        Q(assembling_since__isnull=True) | Q(assembling_since__lt=stale),
+        id=report_id,
+        status=Report.Status.RUNNING,
+        shards_done=F("shards_total"),
+    ).update(assembling_since=timezone.now())
+    if not claimed:
+        return
+    report = Report.objects.get(id=report_id)
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out:
+        csv.writer(out, lineterminator="\n").writerow(HEADER)
+        for rows_csv in report.shards.order_by("index").values_list("rows_csv", flat=True).iterator():
+            out.write(rows_csv)
+        out.seek(0)
+        report.csv_file.save(f"report-{report.id}.csv", File(out), save=False)
+    Report.objects.filter(id=report_id, status=Report.Status.RUNNING).update(
+        status=Report.Status.COMPLETE,
+        csv_file=report.csv_file.name,
+        rows=report.stores_total,
+        finished_at=timezone.now(),
+    )
+    logger.info("report %s complete: %d rows", report_id, report.stores_total)
+
+
+def report_recover(report: Report) -> Report:
+    """Queue again whatever a dead worker left behind; fail what cannot finish. Cheap enough per poll.
+
+    At most once per lease per report (a conditional update), so a client
+    polling every second does not flood the queue.
+    """
+    if report.is_finished:
+        return report
+    now = timezone.now()
+    lease = timedelta(seconds=settings.REPORT_SHARD_LEASE_SECONDS)
+    if now - report.created_at > timedelta(seconds=settings.REPORT_DEADLINE_SECONDS):
+        _fail(report.id, f"the report did not finish within {settings.REPORT_DEADLINE_SECONDS} s")
+    elif Report.objects.filter(
+        Q(recovered_at__isnull=True) | Q(recovered_at__lt=now - lease), id=report.id
+    ).update(recovered_at=now):
+        _recover_claimed(report, now - lease)
+    report.refresh_from_db()
+    return report
+
+
+def _recover_claimed(report: Report, stale: datetime) -> None:
+    if report.status == Report.Status.PENDING:
+        if report.created_at < stale:
+            _queue_plan(report.id)
+        return
+    abandoned = report.shards.filter(
+        Q(status=ReportShard.Status.PENDING, report__started_at__lt=stale)
+        | Q(status=ReportShard.Status.RUNNING, claimed_at__lt=stale)
+        | Q(status=ReportShard.Status.FAILED)
+    )
+    for shard_id, attempts, error in abandoned.values_list("id", "attempts", "error"):
+        if attempts >= settings.REPORT_SHARD_MAX_ATTEMPTS:
+            _fail(report.id, error or f"a shard was abandoned {attempts} times (workers died)")
+            return
+        logger.warning("report %s: queueing shard %s again (attempt %d)", report.id, shard_id, attempts + 1)
+        _queue_shard(shard_id)
+    if report.shards_done == report.shards_total:
+        report_assemble(report_id=report.id)
+
+
+def reports_recover_all() -> int:
+    """Recovery for every unfinished report; the once-a-minute schedule calls this."""
+    unfinished = Report.objects.filter(status__in=[Report.Status.PENDING, Report.Status.RUNNING])
+    count = 0
+    for report in unfinished.iterator():
+        report_recover(report)
+        count += 1
+    return count

@@ -1,0 +1,209 @@
+"""A report fanned out over shards: planned once, each shard counted once, recovered when a worker dies."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+import reports.fanout
+from reports.fanout import report_plan, report_recover, shard_run
+from reports.models import Report, ReportShard
+from reports.services import report_create
+from stores.models import BusinessHours
+from tests.factories import PollFactory, StoreFactory
+from tests.reports.conftest import CSV_AT_NOW, BuildReportCsv, RunQueuedTasks
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_reports")]
+
+
+@pytest.fixture
+def two_store_shards(settings: Settings) -> None:
+    settings.REPORT_SHARD_SIZE = 2
+
+
+@pytest.fixture
+def queued_shards(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Shards queued by the code under test, collected instead of sent to a broker."""
+    queued: list[int] = []
+    monkeypatch.setattr(reports.fanout, "_queue_shard", queued.append)
+    return queued
+
+
+def csv_of(report: Report) -> str:
+    report.refresh_from_db()
+    with report.csv_file.open("rb") as handle:
+        return handle.read().decode("utf-8")
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_a_report_split_into_shards_is_assembled_into_the_build_report_csv(
+    week_of_polls: datetime, build_report_csv: BuildReportCsv, run_queued_tasks: RunQueuedTasks
+) -> None:
+    report = report_create(as_of=None)
+    reports.fanout._queue_plan(report.id)
+
+    ran = run_queued_tasks()
+
+    report.refresh_from_db()
+    assert (report.status, report.shards_total, report.shards_done, report.rows) == ("complete", 3, 3, 5)
+    assert ran == 1 + 3  # the plan, then one task per shard
+    assert csv_of(report) == CSV_AT_NOW == build_report_csv(week_of_polls)
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_progress_counts_finished_shards(week_of_polls: datetime, queued_shards: list[int]) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+
+    shard_run(shard_id=queued_shards[0])
+
+    report.refresh_from_db()
+    assert report.status == "running"
+    assert report.progress == pytest.approx(1 / 3)
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_a_shard_run_twice_is_counted_once(week_of_polls: datetime, queued_shards: list[int]) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+
+    for shard_id in [queued_shards[0], queued_shards[0], *queued_shards[1:], queued_shards[-1]]:
+        shard_run(shard_id=shard_id)
+
+    report.refresh_from_db()
+    assert (report.status, report.shards_done, report.stores_done) == ("complete", 3, 5)
+    assert csv_of(report) == CSV_AT_NOW
+
+
+def test_planning_twice_plans_once(week_of_polls: datetime, queued_shards: list[int]) -> None:
+    report = report_create(as_of=None)
+
+    report_plan(report_id=report.id)
+    report_plan(report_id=report.id)
+
+    assert ReportShard.objects.filter(report=report).count() == 1
+    assert len(queued_shards) == 1
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_a_shard_abandoned_by_a_dead_worker_is_run_again_and_the_numbers_are_right(
+    week_of_polls: datetime, queued_shards: list[int]
+) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    dead, *alive = queued_shards
+    long_ago = timezone.now() - timedelta(minutes=10)
+    ReportShard.objects.filter(id=dead).update(status="running", attempts=1, claimed_at=long_ago, claimed_by="gone:1")
+    Report.objects.filter(id=report.id).update(started_at=long_ago)
+    for shard_id in alive:
+        shard_run(shard_id=shard_id)
+    queued_shards.clear()
+
+    report_recover(Report.objects.get(id=report.id))
+    assert queued_shards == [dead]
+    shard_run(shard_id=dead)
+
+    report.refresh_from_db()
+    assert report.status == "complete"
+    assert ReportShard.objects.get(id=dead).attempts == 2
+    assert csv_of(report) == CSV_AT_NOW
+
+
+def test_a_live_shard_is_not_taken_from_its_worker(week_of_polls: datetime, queued_shards: list[int]) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    ReportShard.objects.filter(id=queued_shards[0]).update(status="running", attempts=1, claimed_at=timezone.now())
+
+    shard_run(shard_id=queued_shards[0])
+
+    assert ReportShard.objects.get(id=queued_shards[0]).status == "running"
+    assert Report.objects.get(id=report.id).status == "running"
+
+
+def test_a_shard_that_keeps_failing_fails_the_report_with_its_reason(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    settings.REPORT_SHARD_MAX_ATTEMPTS = 2
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(reports.fanout, "store_polls", broken)
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            shard_run(shard_id=queued_shards[-1])
+
+    report.refresh_from_db()
+    assert report.status == "failed"
+    assert "disk on fire" in report.error and "2 attempts" in report.error
+    assert len(queued_shards) == 2  # planned once, queued again once after the first failure
+
+
+def test_a_shard_abandoned_too_often_fails_the_report(week_of_polls: datetime, queued_shards: list[int]) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    long_ago = timezone.now() - timedelta(minutes=10)
+    ReportShard.objects.filter(report=report).update(status="running", attempts=3, claimed_at=long_ago)
+
+    report = report_recover(Report.objects.get(id=report.id))
+
+    assert report.status == "failed"
+    assert "abandoned 3 times" in report.error
+
+
+def test_a_report_past_its_deadline_fails(settings: Settings, week_of_polls: datetime) -> None:
+    report = report_create(as_of=None)
+    Report.objects.filter(id=report.id).update(created_at=timezone.now() - timedelta(hours=1))
+    settings.REPORT_DEADLINE_SECONDS = 60
+
+    report = report_recover(Report.objects.get(id=report.id))
+
+    assert report.status == "failed"
+    assert "did not finish within 60 s" in report.error
+
+
+def test_recovery_looks_at_a_report_at_most_once_per_lease(week_of_polls: datetime, queued_shards: list[int]) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    long_ago = timezone.now() - timedelta(minutes=10)
+    ReportShard.objects.filter(report=report).update(status="running", attempts=1, claimed_at=long_ago)
+    queued_shards.clear()
+
+    for _ in range(5):
+        report_recover(Report.objects.get(id=report.id))
+
+    assert len(queued_shards) == 1
+
+
+def test_a_report_without_stores_completes_with_only_the_header(week_of_polls: datetime) -> None:
+    report = report_create(as_of=week_of_polls - timedelta(days=30))
+
+    report_plan(report_id=report.id)
+
+    report.refresh_from_db()
+    assert (report.status, report.rows) == ("complete", 0)
+    assert csv_of(report).splitlines() == [CSV_AT_NOW.splitlines()[0]]
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_data_loaded_after_planning_does_not_change_the_report(
+    week_of_polls: datetime, queued_shards: list[int]
+) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    # After planning: a backfilled poll and new hours for stores of the report.
+    PollFactory(store=StoreFactory(id="always-up"), timestamp_utc=week_of_polls - timedelta(hours=1), status="inactive")
+    BusinessHours.objects.create(
+        store_id="always-down", day_of_week=0, start_time_local=time(9), end_time_local=time(10)
+    )
+
+    for shard_id in queued_shards:
+        shard_run(shard_id=shard_id)
+
+    assert csv_of(report) == CSV_AT_NOW
