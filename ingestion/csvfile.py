@@ -2,12 +2,13 @@
 
 The three input kinds are described by :class:`FileKind`: which columns are
 required and which header spellings name each of them. Rows come out as
-``(line, fields)`` where ``line`` counts like an editor does (the header is
-line 1) and ``fields`` holds the required columns in :attr:`FileKind.columns`
-order. Anything that stops the file as a whole from being read (empty, not
-UTF-8 text, not CSV, a required column missing) is a
-:class:`~ingestion.errors.BadInputFile`; a row with a missing field is a
-:class:`~ingestion.errors.RejectedRow` for the caller to report.
+:class:`Row` values whose ``line`` counts like an editor does (the header is
+line 1) and whose ``fields`` hold the required columns in
+:attr:`FileKind.columns` order. Anything that stops the file as a whole from
+being read (empty, not UTF-8 text, a NUL byte anywhere, not CSV, a required
+column missing) is a :class:`~ingestion.errors.BadInputFile`; a row with a
+missing field carries a :class:`~ingestion.errors.RejectedRow` for the caller
+to report.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from ingestion.errors import BadInputFile, RejectedRow
 
@@ -43,7 +44,34 @@ HOURS = FileKind(
 )
 TIMEZONES = FileKind("timezones", ("store_id", "timezone_str"), {})
 
-Row = tuple[int, list[str]]
+
+class Row(NamedTuple):
+    """One data row.
+
+    ``fields`` holds the required columns in :attr:`FileKind.columns` order,
+    ``""`` for any the row is too short to hold, in which case ``missing`` is
+    set; ``cells`` is the row as the file has it, for the rejects report.
+    """
+
+    line: int
+    fields: list[str]
+    cells: list[str]
+    missing: RejectedRow | None = None
+
+    def required(self) -> list[str]:
+        """The required fields; raises :class:`RejectedRow` when the row is too short."""
+        if self.missing is not None:
+            raise self.missing
+        return self.fields
+
+
+def _lines(text: Iterable[str]) -> Iterator[str]:
+    # Python's csv module accepts NUL since 3.11; a NUL byte means binary or
+    # UTF-16 content, never a text CSV, so the whole file is refused.
+    for number, line in enumerate(text, 1):
+        if "\x00" in line:
+            raise csv.Error(f"line {number} contains a NUL byte")
+        yield line
 
 
 def _normalise(header: str) -> str:
@@ -87,7 +115,7 @@ class CsvRows:
     def size(self) -> int:
         return os.path.getsize(self.path)
 
-    def __iter__(self) -> Iterator[Row | tuple[int, RejectedRow]]:
+    def __iter__(self) -> Iterator[Row]:
         try:
             raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
         except OSError as error:
@@ -101,16 +129,14 @@ class CsvRows:
         finally:
             raw.close()
 
-    def _rows(self, raw: BinaryIO) -> Iterator[Row | tuple[int, RejectedRow]]:
+    def _rows(self, raw: BinaryIO) -> Iterator[Row]:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
+        reader = csv.reader(_lines(text))
         header = next(reader, None)
         while header is not None and not any(cell.strip() for cell in header):
             header = next(reader, None)
         if header is None:
             raise BadInputFile(self.path, "the file is empty")
-        if "\x00" in "".join(header):
-            raise BadInputFile(self.path, "not a CSV file (it contains NUL bytes)")
         positions = _column_positions(self.kind, header, self.path)
         width = max(positions) + 1
         progress = self.progress
@@ -122,9 +148,11 @@ class CsvRows:
             if len(fields) < width:
                 if not fields or not any(cell.strip() for cell in fields):
                     continue
-                yield line, RejectedRow(f"missing field: expected {len(header)} columns, found {len(fields)}")
+                present = [fields[index] if index < len(fields) else "" for index in positions]
+                missing = RejectedRow(f"missing field: expected {len(header)} columns, found {len(fields)}")
+                yield Row(line, present, fields, missing)
                 continue
-            yield line, [fields[index] for index in positions]
+            yield Row(line, [fields[index] for index in positions], fields)
             if progress is not None and count % self.PROGRESS_EVERY == 0:
                 position = raw.tell()
                 progress(position - reported)

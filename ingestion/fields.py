@@ -19,6 +19,11 @@ MAX_STORE_ID_LENGTH = 64
 _STATUSES = {"active": True, "inactive": False}
 
 
+def _is_ascii_number(text: str) -> bool:
+    # str.isdigit() alone also accepts digits like "²" that int() refuses.
+    return text.isascii() and text.isdigit()
+
+
 def parse_store_id(raw: str) -> str:
     """Store ids are opaque text; only blank and over-long ids are refused."""
     value = raw.strip()
@@ -58,7 +63,10 @@ def parse_timestamp_utc(raw: str) -> datetime:
         raise RejectedRow(f"unparsable timestamp {raw.strip()!r}") from None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise RejectedRow(f"timestamp {raw.strip()!r} is out of range in UTC") from None
 
 
 def parse_local_time(raw: str, *, column: str) -> time:
@@ -69,7 +77,7 @@ def parse_local_time(raw: str, *, column: str) -> time:
     """
     text = raw.strip()
     parts = text.split(":")
-    if len(parts) not in (2, 3) or not all(part.isdigit() and 1 <= len(part) <= 2 for part in parts):
+    if len(parts) not in (2, 3) or not all(_is_ascii_number(part) and 1 <= len(part) <= 2 for part in parts):
         raise RejectedRow(f"unparsable {column} {text!r} (expected HH:MM:SS)")
     if len(parts[1]) != 2 or (len(parts) == 3 and len(parts[2]) != 2):
         raise RejectedRow(f"unparsable {column} {text!r} (expected HH:MM:SS)")
@@ -83,9 +91,11 @@ def parse_local_time(raw: str, *, column: str) -> time:
 def parse_day_of_week(raw: str) -> int:
     """0 = Monday … 6 = Sunday."""
     text = raw.strip()
-    if not text.isdigit() or int(text) > 6:
+    # One significant digit at most: int() raises ValueError on strings over 4300 digits.
+    digit = text.lstrip("0") or "0"
+    if not _is_ascii_number(text) or len(digit) > 1 or int(digit) > 6:
         raise RejectedRow(f"day {text!r} is not a day of week 0-6 (0 = Monday)")
-    return int(text)
+    return int(digit)
 
 
 @functools.cache

@@ -10,6 +10,8 @@ here.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from typing import TypeVar
 
 from django.db import transaction
 
-from ingestion.csvfile import HOURS, POLLS, TIMEZONES, CsvRows
+from ingestion.csvfile import HOURS, POLLS, TIMEZONES, CsvRows, Row
 from ingestion.errors import RejectedRow, Rejection
 from ingestion.fields import parse_store_id
 from ingestion.poll_loader import StagedPoll, load_polls
@@ -31,9 +33,11 @@ ProgressSink = Callable[[int], None]
 _ID_CHUNK = 500
 
 Record = TypeVar("Record", HoursRecord, TimezoneRecord)
+Key = TypeVar("Key", str, int)
+Shift = tuple[int, dt.time, dt.time]
 
 
-def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+def _chunks(ids: Sequence[Key]) -> Iterator[Sequence[Key]]:
     """Slices small enough for an ``IN (…)`` list on every backend."""
     for offset in range(0, len(ids), _ID_CHUNK):
         yield ids[offset : offset + _ID_CHUNK]
@@ -59,7 +63,7 @@ class IngestResult:
     def summary(self) -> str:
         changes = f"{self.inserted} new, {self.updated} changed"
         if self.kind == "hours":
-            changes += f", {self.removed} replaced"
+            changes += f", {self.removed} removed"
         return f"{self.kind}: {self.read} read, {changes}, {self.rejected} rejected in {self.seconds:.1f} s"
 
 
@@ -75,9 +79,9 @@ class _Rejections:
         self.sink = sink
         self.count = 0
 
-    def add(self, line: int, fields: list[str] | None, error: RejectedRow) -> None:
+    def add(self, row: Row, error: RejectedRow) -> None:
         self.count += 1
-        self.sink(Rejection(self.path, line, error.reason, ",".join(fields) if fields is not None else ""))
+        self.sink(Rejection(self.path, row.line, error.reason, ",".join(row.cells)))
 
 
 def polls_ingest(
@@ -89,14 +93,13 @@ def polls_ingest(
     rejections = _Rejections(rows.path, on_reject)
 
     def valid_polls() -> Iterator[StagedPoll]:
-        for line, fields in rows:
-            if isinstance(fields, RejectedRow):
-                rejections.add(line, None, fields)
-                continue
+        for row in rows:
             try:
-                yield line, poll_from_fields(fields)
+                poll = poll_from_fields(row.required())
             except RejectedRow as error:
-                rejections.add(line, fields, error)
+                rejections.add(row, error)
+                continue
+            yield row.line, poll
 
     with transaction.atomic():
         counts = load_polls(valid_polls())
@@ -122,18 +125,13 @@ def _parse_all(
     """
     records: list[Record] = []
     named: set[str] = set()
-    for line, fields in rows:
-        if isinstance(fields, RejectedRow):
-            rejections.add(line, None, fields)
-            continue
+    for row in rows:
         try:
-            record = parse(fields)
+            record = parse(row.required())
         except RejectedRow as error:
-            rejections.add(line, fields, error)
-            try:
-                named.add(parse_store_id(fields[0]))
-            except RejectedRow:
-                pass
+            rejections.add(row, error)
+            with contextlib.suppress(RejectedRow):
+                named.add(parse_store_id(row.fields[0]))
             continue
         records.append(record)
         named.add(record.store_id)
@@ -151,39 +149,47 @@ def hours_ingest(
 
     A store named only by rejected rows ends with no rows, i.e. open 24×7,
     exactly as SEMANTICS says a rejected row counts as absent. Identical
-    rows within one file are stored once.
+    rows within one file are stored once. Rows already stored exactly as
+    the file has them are kept, so loading the same file again changes
+    nothing and reports ``0 new, 0 removed``.
     """
     started = time.perf_counter()
     rows = CsvRows(path, HOURS, progress=on_progress)
     rejections = _Rejections(rows.path, on_reject)
     records, named = _parse_all(rows, hours_from_fields, rejections)
-    unique = dict.fromkeys(records)
+    to_add: dict[str, set[Shift]] = {store_id: set() for store_id in named}
+    for record in records:
+        to_add[record.store_id].add((record.day_of_week, record.start_time_local, record.end_time_local))
     with transaction.atomic():
         ordered = sorted(named)
         _ensure_stores(ordered)
-        removed = 0
+        stale: list[int] = []
         for chunk in _chunks(ordered):
-            removed += BusinessHours.objects.filter(store_id__in=chunk).delete()[0]
-        BusinessHours.objects.bulk_create(
-            [
-                BusinessHours(
-                    store_id=record.store_id,
-                    day_of_week=record.day_of_week,
-                    start_time_local=record.start_time_local,
-                    end_time_local=record.end_time_local,
-                )
-                for record in unique
-            ],
-            batch_size=5000,
-        )
+            stored = BusinessHours.objects.filter(store_id__in=chunk).values_list(
+                "pk", "store_id", "day_of_week", "start_time_local", "end_time_local"
+            )
+            for pk, store_id, day, start, end in stored:
+                wanted = to_add[store_id]
+                if (day, start, end) in wanted:
+                    wanted.discard((day, start, end))  # a second stored copy of it is stale
+                else:
+                    stale.append(pk)
+        for pks in _chunks(stale):
+            BusinessHours.objects.filter(pk__in=pks).delete()
+        new = [
+            BusinessHours(store_id=store_id, day_of_week=day, start_time_local=start, end_time_local=end)
+            for store_id in ordered
+            for day, start, end in sorted(to_add[store_id])
+        ]
+        BusinessHours.objects.bulk_create(new, batch_size=5000)
     return IngestResult(
         kind="hours",
         path=rows.path,
         read=len(records) + rejections.count,
         rejected=rejections.count,
-        inserted=len(unique),
+        inserted=len(new),
         updated=0,
-        removed=removed,
+        removed=len(stale),
         seconds=time.perf_counter() - started,
     )
 
