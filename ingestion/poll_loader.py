@@ -62,7 +62,7 @@ def _load_postgresql(polls: Iterable[StagedPoll]) -> PollCounts:
         with cursor.cursor.copy("COPY poll_staging (store_id, ts, active, line) FROM STDIN") as copy:
             batch: list[str] = []
             for line, (store_id, timestamp, active) in polls:
-                batch.append(f"{_copy_text(store_id)}\t{timestamp.isoformat()}\t{'t' if active else 'f'}\t{line}\n")
+                batch.append(f"{_copy_text(store_id)}\t{timestamp}+00\t{'t' if active else 'f'}\t{line}\n")
                 if len(batch) == _COPY_BATCH:
                     copy.write("".join(batch))
                     staged += len(batch)
@@ -121,8 +121,8 @@ def _load_sqlite(polls: Iterable[StagedPoll]) -> PollCounts:
         try:
             batch: list[tuple[str, str, str, int]] = []
             for line, (store_id, timestamp, active) in polls:
-                # Django keeps SQLite datetimes as naive UTC text in this exact form.
-                batch.append((store_id, str(timestamp.replace(tzinfo=None)), "active" if active else "inactive", line))
+                # The parser's text is exactly how Django keeps SQLite datetimes.
+                batch.append((store_id, timestamp, "active" if active else "inactive", line))
                 if len(batch) == _SQLITE_BATCH:
                     cursor.executemany(insert, batch)
                     staged += len(batch)

@@ -6,7 +6,8 @@ Every failure is a :class:`~ingestion.errors.RejectedRow`.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from collections.abc import Sequence
+from datetime import time
 from typing import NamedTuple
 
 from ingestion.fields import (
@@ -14,14 +15,15 @@ from ingestion.fields import (
     parse_local_time,
     parse_status,
     parse_store_id,
-    parse_timestamp_utc,
     parse_timezone,
+    utc_timestamp_text,
 )
 
 
 class PollRecord(NamedTuple):
     store_id: str
-    timestamp_utc: datetime
+    timestamp_utc: str
+    """Naive UTC text from :func:`~ingestion.fields.utc_timestamp_text`."""
     active: bool
 
 
@@ -37,12 +39,12 @@ class TimezoneRecord(NamedTuple):
     timezone: str
 
 
-def poll_from_fields(fields: list[str]) -> PollRecord:
+def poll_from_fields(fields: Sequence[str]) -> PollRecord:
     store_id, timestamp, status = fields
-    return PollRecord(parse_store_id(store_id), parse_timestamp_utc(timestamp), parse_status(status))
+    return PollRecord(parse_store_id(store_id), utc_timestamp_text(timestamp), parse_status(status))
 
 
-def hours_from_fields(fields: list[str]) -> HoursRecord:
+def hours_from_fields(fields: Sequence[str]) -> HoursRecord:
     store_id, day, start, end = fields
     return HoursRecord(
         parse_store_id(store_id),
@@ -52,6 +54,6 @@ def hours_from_fields(fields: list[str]) -> HoursRecord:
     )
 
 
-def timezone_from_fields(fields: list[str]) -> TimezoneRecord:
+def timezone_from_fields(fields: Sequence[str]) -> TimezoneRecord:
     store_id, timezone = fields
     return TimezoneRecord(parse_store_id(store_id), parse_timezone(timezone))

@@ -173,7 +173,7 @@ def test_csv_rows_reports_each_row_with_the_line_it_starts_on(write_csv: WriteCs
     rows = list(CsvRows(path, HOURS))
 
     assert [row.line for row in rows] == [3, 5, 6]
-    assert rows[1].fields == ["2", "1", "10:00", "11:00"]
+    assert list(rows[1].fields) == ["2", "1", "10:00", "11:00"]
     assert rows[1].missing is None
 
 
@@ -337,4 +337,4 @@ def test_a_directory_is_a_bad_file(tmp_path: Path) -> None:
 def test_the_rows_of_a_polls_file_come_in_contract_column_order(write_csv: WriteCsv) -> None:
     path = write_csv("polls.csv", "status,timestamp_utc,store_id\nactive,2023-01-22 12:00:00 UTC,1\n")
 
-    assert [row.fields for row in CsvRows(path, POLLS)] == [["1", "2023-01-22 12:00:00 UTC", "active"]]
+    assert [list(row.fields) for row in CsvRows(path, POLLS)] == [["1", "2023-01-22 12:00:00 UTC", "active"]]
