@@ -69,6 +69,10 @@ def _load_postgresql(polls: Iterable[StagedPoll]) -> PollCounts:
                     batch.clear()
             copy.write("".join(batch))
             staged += len(batch)
+        # Temporary tables get no automatic statistics: without them the planner
+        # cannot tell an hourly file (index probes) from a full reload (hash join).
+        cursor.execute("ANALYZE poll_staging")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         # One writer at a time (readers, i.e. reports, go on): the anti-join
         # below is only correct if no one else inserts the same keys meanwhile.
         cursor.execute(f"LOCK TABLE {poll_table} IN SHARE ROW EXCLUSIVE MODE")

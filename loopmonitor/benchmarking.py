@@ -8,15 +8,24 @@ database the service uses.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+import psutil
 import psycopg
 from django.conf import settings
 
@@ -101,3 +110,103 @@ def machine() -> str:
         pass
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     return f"{os.cpu_count()} cores ({cpu}), {memory_gb:.0f} GiB RAM, Python {sys.version.split()[0]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PeakRss:
+    """Samples the RSS of a process tree in a thread; keeps each process's peak."""
+
+    def __init__(self, root: psutil.Process) -> None:
+        self.root = root
+        self.peaks: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for process in processes:
+                try:
+                    rss = process.memory_info().rss
+                except psutil.NoSuchProcess:
+                    continue
+                self.peaks[process.pid] = max(self.peaks.get(process.pid, 0), rss)
+            time.sleep(0.05)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def max_mb(self) -> float:
+        return max(self.peaks.values(), default=0) / 1024**2
+
+
+class RunningService:
+    """A real web server and a real ``qcluster`` on a loopback port, each its own process, for one run."""
+
+    def __init__(self, database_url: str, env: dict[str, str]) -> None:
+        self.env = {**os.environ, "DATABASE_URL": database_url, "PYTHONWARNINGS": "ignore", **env}
+        self.base = f"http://127.0.0.1:{free_port()}"
+
+    def __enter__(self) -> RunningService:
+        manage_py = str(settings.BASE_DIR / "manage.py")
+        quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": self.env}
+        address = self.base.removeprefix("http://")
+        self.server = subprocess.Popen([sys.executable, manage_py, "runserver", "--noreload", address], **quiet)
+        self.cluster = subprocess.Popen([sys.executable, manage_py, "qcluster"], start_new_session=True, **quiet)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.base}/get_report", timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.__exit__()
+                    raise BenchmarkError(f"the web server at {self.base} did not start") from None
+                time.sleep(0.2)
+        time.sleep(3)  # the cluster's workers start
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.cluster.pid, signal.SIGTERM)
+        for process in (self.server, self.cluster):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def call(self, path: str, token: str, method: str = "GET") -> dict[str, Any]:
+        headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+        request = urllib.request.Request(f"{self.base}{path}", method=method, headers=headers)
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            body: dict[str, Any] = json.loads(answer.read())
+            return body
+
+    def trigger(self, token: str) -> str:
+        return str(self.call("/trigger_report", token, method="POST")["report_id"])
+
+    def wait_until_finished(self, token: str, report_id: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.call(f"/get_report?report_id={report_id}&format=json", token)
+            if state["status"] != "Running":
+                return state
+            time.sleep(0.1)
+        raise BenchmarkError(f"report {report_id} still Running after {timeout:.0f} s")

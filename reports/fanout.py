@@ -111,7 +111,19 @@ def _shard_inputs(store_ids: list[str]) -> ShardInputs:
 
 
 def report_plan(*, report_id: str) -> None:
-    """Claim a pending report, snapshot its inputs into shards, and queue the shards."""
+    """Claim a pending report, snapshot its inputs into shards, and queue the shards.
+
+    If planning itself fails, the report ends Failed with the error at once
+    rather than waiting out its deadline.
+    """
+    try:
+        _plan(report_id)
+    except Exception as error:
+        _fail(report_id, f"planning failed: {type(error).__name__}: {error}")
+        raise
+
+
+def _plan(report_id: str) -> None:
     with transaction.atomic():
         _begin_planning_snapshot()
         claimed = Report.objects.filter(id=report_id, status=Report.Status.PENDING).update(

@@ -6,22 +6,25 @@ happens in :mod:`reports.services` and the django-q2 worker.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
 
+from django.conf import settings
 from django.http import FileResponse, HttpResponseBase
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotAcceptable, NotFound
+from rest_framework.exceptions import APIException, NotAcceptable, NotFound, ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from loopmonitor.exceptions import body_too_large
 from reports.fanout import report_recover
 from reports.models import Report
 from reports.serializers import ReportIdInput, ReportStatusOutput, TriggerReportInput, TriggerReportOutput
@@ -56,10 +59,20 @@ def wants_csv(request: Request) -> bool:
     return "application/json" not in accept and "text/html" not in accept
 
 
+class ReportFileGone(APIException):
+    status_code = status.HTTP_410_GONE
+    default_code = "report_file_gone"
+
+
 def csv_response(report: Report) -> FileResponse:
-    response = FileResponse(
-        report.csv_file.open("rb"), as_attachment=True, filename=f"report-{report.id}.csv", content_type="text/csv"
-    )
+    try:
+        handle = report.csv_file.open("rb")
+    except FileNotFoundError:
+        raise ReportFileGone(
+            f"the CSV of report {report.id} is no longer stored (cleaned up, or this server does not share "
+            "the workers' MEDIA_ROOT); trigger a new report"
+        ) from None
+    response = FileResponse(handle, as_attachment=True, filename=f"report-{report.id}.csv", content_type="text/csv")
     response["X-Report-Status"] = "Complete"
     return response
 
@@ -82,9 +95,30 @@ class CsvOrJsonNegotiation(DefaultContentNegotiation):
         return selected
 
 
+class NestingSafeJSONParser(JSONParser):
+    """DRF's JSON parser, but a body nested too deeply for Python's json module is a 400, not a 500."""
+
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply") from None
+
+
+def refuse_oversized_body(request: Request) -> None:
+    """Django bounds form and JSON bodies by DATA_UPLOAD_MAX_MEMORY_SIZE but not uploaded files; the API takes none."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if limit is not None and length.isdigit() and int(length) > limit:
+        raise body_too_large()
+
+
 class TriggerReportView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "trigger_report"
+    parser_classes = [NestingSafeJSONParser, FormParser, MultiPartParser]
 
     @extend_schema(
         request=TriggerReportInput,
@@ -92,11 +126,14 @@ class TriggerReportView(APIView):
             202: TriggerReportOutput,
             400: OpenApiResponse(description="bad as_of"),
             409: OpenApiResponse(description="no polls yet"),
+            413: OpenApiResponse(description="body larger than DATA_UPLOAD_MAX_MEMORY_SIZE"),
         },
         summary="Start computing a report",
     )
     def post(self, request: Request) -> Response:
-        payload = TriggerReportInput(data=request.data)
+        refuse_oversized_body(request)
+        # `as_of` may come in the body (JSON or form) or, for convenience, the query string.
+        payload = TriggerReportInput(data=request.data or request.query_params)
         payload.is_valid(raise_exception=True)
         try:
             report = report_trigger(as_of=payload.validated_data.get("as_of"), requested_by=request.user)
@@ -152,6 +189,8 @@ class GetReportView(APIView):
 
 
 class DownloadReportView(APIView):
+    content_negotiation_class = CsvOrJsonNegotiation
+
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY, 404: OpenApiResponse()}, summary="The CSV")
     def get(self, request: Request, report_id: str) -> HttpResponseBase:
         report = Report.objects.filter(id=report_id, status=Report.Status.COMPLETE).first()

@@ -207,3 +207,21 @@ def test_data_loaded_after_planning_does_not_change_the_report(
         shard_run(shard_id=shard_id)
 
     assert csv_of(report) == CSV_AT_NOW
+
+
+def test_a_report_whose_planning_fails_is_failed_at_once_with_the_reason(
+    week_of_polls: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(now: datetime) -> list[str]:
+        raise RuntimeError("catalogue unreadable")
+
+    monkeypatch.setattr(reports.fanout, "reported_store_ids", broken)
+    report = report_create(as_of=None)
+
+    with pytest.raises(RuntimeError):
+        report_plan(report_id=report.id)
+
+    report.refresh_from_db()
+    assert report.status == "failed"
+    assert report.error == "planning failed: RuntimeError: catalogue unreadable"
+    assert not ReportShard.objects.filter(report=report).exists()

@@ -21,6 +21,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         base = f"http://{options['host']}:{options['port']}"
+        # A plain `kill` must also stop the worker cluster: make SIGTERM unwind like Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
         self.stdout.write(
             f"worker: django-q2 cluster pid {worker.pid} ({settings.Q_CLUSTER['workers']} worker(s), "
