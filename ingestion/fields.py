@@ -83,18 +83,24 @@ def utc_timestamp_text(raw: str) -> str:
     Django writes datetimes to SQLite). The real files' form is recognised
     without building a datetime object: the loader reads 1.8M of them.
     """
-    text = raw[:-4] if raw.endswith(" UTC") else raw
+    text = raw[:-4] if raw[-4:] == " UTC" else raw
     length = len(text)
-    if text.isascii() and text[10:11] == " " and (length == 19 or (20 < length <= 26 and text[19] == ".")):
+    # 19: no fraction; 21-26: a fraction of 1-6 digits and nothing after it (so no zone).
+    if (
+        (length == 19 or (20 < length <= 26 and text[19] == "." and text[20:].isdigit()))
+        and text[10] == " "
+        and text.isascii()
+    ):
         try:
-            valid = datetime.fromisoformat(text).tzinfo is None
+            datetime.fromisoformat(text)
         except ValueError:
-            valid = False
-        if valid:
+            pass  # the general parser below words the rejection
+        else:
             if length == 19:
                 return text
-            text = text.ljust(26, "0")  # the real files drop trailing zeros: .46544
-            return text[:19] if text.endswith(".000000") else text
+            if length < 26:
+                text = text.ljust(26, "0")  # the real files drop trailing zeros: .46544
+            return text[:19] if text[20:] == "000000" else text
     return str(parse_timestamp_utc(raw).replace(tzinfo=None))
 
 

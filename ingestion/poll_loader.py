@@ -104,13 +104,17 @@ def _load_postgresql(polls: Iterable[StagedPoll]) -> PollCounts:
             """
         )
         inserted = cursor.rowcount
-        cursor.execute(
-            f"""
-            UPDATE {poll_table} AS poll SET status = changes.status
-            FROM poll_changes AS changes WHERE changes.poll_id = poll.id
-            """
-        )
-        updated = cursor.rowcount
+        cursor.execute("SELECT count(*) FROM poll_changes WHERE poll_id IS NOT NULL")
+        (changed,) = cursor.fetchone()
+        updated = 0
+        if changed:  # rare: a status corrected by a later file; skip the join when there is none
+            cursor.execute(
+                f"""
+                UPDATE {poll_table} AS poll SET status = changes.status
+                FROM poll_changes AS changes WHERE changes.poll_id IS NOT NULL AND changes.poll_id = poll.id
+                """
+            )
+            updated = cursor.rowcount
         cursor.execute("DROP TABLE pg_temp.poll_staging, pg_temp.poll_changes")
     return PollCounts(staged=staged, inserted=inserted, updated=updated)
 

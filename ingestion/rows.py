@@ -39,9 +39,15 @@ class TimezoneRecord(NamedTuple):
     timezone: str
 
 
+_EXACT_STATUS = {"active": True, "inactive": False}
+
+
 def poll_from_fields(fields: Sequence[str]) -> PollRecord:
     store_id, timestamp, status = fields
-    return PollRecord(parse_store_id(store_id), utc_timestamp_text(timestamp), parse_status(status))
+    active = _EXACT_STATUS.get(status)  # the common spelling without a function call
+    if active is None:
+        active = parse_status(status)
+    return PollRecord(parse_store_id(store_id), utc_timestamp_text(timestamp), active)
 
 
 def hours_from_fields(fields: Sequence[str]) -> HoursRecord:
