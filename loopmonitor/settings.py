@@ -163,7 +163,7 @@ LOGGING = {
 # exceed the longest report.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER: dict[str, object] = {
-    "name": "loopmonitor",
+    "name": os.environ.get("Q_CLUSTER_NAME", "loopmonitor"),
     "workers": env_int("Q_WORKERS", 1 if IS_SQLITE else (os.cpu_count() or 1)),
     # A task is one shard (about a second per 2,000 stores), a plan or an assembly.
     "timeout": env_int("Q_TIMEOUT", 300),

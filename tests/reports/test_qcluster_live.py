@@ -30,6 +30,8 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
+from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.models import Failure
 from pytest_django.live_server_helper import LiveServer
 from rest_framework.authtoken.models import Token
@@ -71,8 +73,34 @@ class Cluster:
         return self.log_path.read_text(errors="replace")[-3000:]
 
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(params=["orm", "redis"])
+def broker_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Both brokers the service supports: the database (default) and Redis (``REDIS_URL``).
+
+    For Redis, this process (the live server that queues tasks) is switched
+    to Redis too, on a queue of its own so no other run's tasks mix in.
+    """
+    if request.param == "orm":
+        yield {"REDIS_URL": ""}
+        return
+    name = f"loopmonitor-test-{os.getpid()}-{time.monotonic_ns()}"
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
+    monkeypatch.setattr(Conf, "PREFIX", name)
+    try:
+        get_broker().ping()
+    except Exception as error:  # noqa: BLE001 - any failure to reach Redis is the message
+        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({error}); .ci/run starts it")
+    yield {"REDIS_URL": REDIS_URL, "Q_CLUSTER_NAME": name}
+    get_broker().purge_queue()
+
+
 @pytest.fixture
-def qcluster(isolated_reports: Path, tmp_path: Path) -> Iterator[Cluster]:
+def qcluster(isolated_reports: Path, tmp_path: Path, broker_env: dict[str, str]) -> Iterator[Cluster]:
     """A django-q2 cluster of two workers on the test database, cutting reports into shards of 2 stores."""
     log_path = tmp_path / "qcluster.log"
     env = {
@@ -83,6 +111,7 @@ def qcluster(isolated_reports: Path, tmp_path: Path) -> Iterator[Cluster]:
         "Q_SYNC": "0",
         "REPORT_SHARD_SIZE": "2",
         "DEBUG": "1",
+        **broker_env,
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
