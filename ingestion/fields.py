@@ -14,13 +14,9 @@ from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo, available_timezones
 
 from ingestion.errors import RejectedRow
+from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
 
 MAX_STORE_ID_LENGTH = 64
-# Any poll may become a report's `now`, and a report reads the week before
-# it and the local days around it: near datetime's limits (years 1 and 9999)
-# that arithmetic overflows. No real poll falls outside these years.
-EARLIEST_TIMESTAMP = datetime(1900, 1, 1, tzinfo=UTC)
-END_OF_TIMESTAMPS = datetime(9999, 1, 1, tzinfo=UTC)
 _STATUSES = {"active": True, "inactive": False}
 
 
@@ -70,8 +66,8 @@ def parse_timestamp_utc(raw: str) -> datetime:
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:
         raise RejectedRow(f"timestamp {raw.strip()!r} is out of range in UTC") from None
-    if not EARLIEST_TIMESTAMP <= value < END_OF_TIMESTAMPS:
-        raise RejectedRow(f"timestamp {raw.strip()!r} is out of range (years 1900-9998)")
+    if not EARLIEST_INSTANT <= value < END_OF_INSTANTS:
+        raise RejectedRow(f"timestamp {raw.strip()!r} is out of range: it must be {RANGE_TEXT}")
     return value
 
 
@@ -90,6 +86,7 @@ def utc_timestamp_text(raw: str) -> str:
         (length == 19 or (20 < length <= 26 and text[19] == "." and text[20:].isdigit()))
         and text[10] == " "
         and text.isascii()
+        and "1900" <= text[:4] <= "9998"  # the supported years, as parse_timestamp_utc checks
     ):
         try:
             datetime.fromisoformat(text)

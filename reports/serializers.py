@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from rest_framework import serializers
 
+from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
+
 REPORT_ID_PATTERN = r"^[A-Za-z0-9_-]{16,43}$"
 
-# A report reads the week before `now` and the local days around it; near
-# datetime's limits (years 1 and 9999) that overflows in the worker, so such
-# an `as_of` is refused here. The same years as a poll's timestamp.
-AS_OF_RANGE = "must be between 1900-01-01 and 9998-12-31 (UTC)"
-EARLIEST_AS_OF = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST_AS_OF = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+AS_OF_RANGE = f"must be {RANGE_TEXT}"
+LATEST_AS_OF = END_OF_INSTANTS - timedelta(microseconds=1)
 
 
 class TriggerReportInput(serializers.Serializer[None]):
     as_of = serializers.DateTimeField(
         required=False,
         allow_null=True,
-        validators=[MinValueValidator(EARLIEST_AS_OF, AS_OF_RANGE), MaxValueValidator(LATEST_AS_OF, AS_OF_RANGE)],
+        validators=[MinValueValidator(EARLIEST_INSTANT, AS_OF_RANGE), MaxValueValidator(LATEST_AS_OF, AS_OF_RANGE)],
         help_text="The report's `now` (UTC unless an offset is given). Default: the latest poll in the database.",
     )
 

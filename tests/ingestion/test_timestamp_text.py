@@ -60,3 +60,9 @@ def test_on_any_text_the_fast_road_rejects_or_agrees(raw: str) -> None:
 def test_the_text_is_what_django_stores_for_the_same_instant() -> None:
     moment = datetime(2023, 1, 22, 12, 9, 39, tzinfo=UTC)
     assert utc_timestamp_text("2023-01-22 12:09:39.000000 UTC") == str(moment.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize("raw", ["0001-01-01 00:00:00 UTC", "1899-12-31 23:59:59.999999 UTC", "9999-01-01 00:00:00"])
+def test_instants_outside_the_supported_years_are_rejected_on_the_fast_road_too(raw: str) -> None:
+    with pytest.raises(RejectedRow, match="out of range"):
+        utc_timestamp_text(raw)

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from reports.memory import peak_rss_mb
 from reports.services import NoPollsError, report_now, report_write_csv
+from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
 
 
 def parse_as_of(text: str) -> datetime:
@@ -20,7 +21,10 @@ def parse_as_of(text: str) -> datetime:
         value = datetime.fromisoformat(text.strip().removesuffix(" UTC"))
     except ValueError:
         raise CommandError(f"--as-of {text!r} is not a time like '2023-01-25 18:00:00'") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not EARLIEST_INSTANT <= value < END_OF_INSTANTS:
+        raise CommandError(f"--as-of {text!r} is out of range: it must be {RANGE_TEXT}")
+    return value
 
 
 class Command(BaseCommand):
