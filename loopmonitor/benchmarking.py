@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -28,6 +29,7 @@ import dj_database_url
 import psutil
 import psycopg
 from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 DEFAULT_BENCH_URL = "postgres://postgres@127.0.0.1:5432/loopmonitor_bench"
 
@@ -42,6 +44,39 @@ class Measured:
 
 class BenchmarkError(Exception):
     pass
+
+
+class BenchmarkCommand(BaseCommand):
+    """A management command whose ``run`` may raise :class:`BenchmarkError`, shown as a one-line error."""
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self.run(options)
+        except BenchmarkError as error:
+            raise CommandError(str(error)) from None
+
+    def run(self, options: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+DATASET_FILES = (("timezones", "timezones.csv"), ("hours", "menu_hours.csv"), ("polls", "store_status.csv"))
+
+
+def load_dataset(data: Path, *, database_url: str) -> int:
+    """Ingest a generated dataset's three files; returns how many polls were read."""
+    load = manage(["ingest", *(f"--{kind}={data / name}" for kind, name in DATASET_FILES)], database_url=database_url)
+    found = re.search(r"polls: (\d+) read", load.stdout)
+    if found is None:
+        raise BenchmarkError(f"unexpected ingest output: {load.stdout[-500:]}")
+    return int(found.group(1))
+
+
+def demo_token(*, database_url: str) -> str:
+    """The API token of the demo user (created if missing) in that database."""
+    found = re.search(r"API token\s+(\w+)", manage(["demo_user"], database_url=database_url).stdout)
+    if found is None:
+        raise BenchmarkError("demo_user printed no token")
+    return found.group(1)
 
 
 def manage(args: list[str], *, database_url: str, extra_env: dict[str, str] | None = None) -> Measured:

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from loopmonitor.benchmarking import DEFAULT_BENCH_URL, BenchmarkError, dataset, fresh_database, machine, manage
+from loopmonitor.benchmarking import DEFAULT_BENCH_URL, BenchmarkCommand, dataset, fresh_database, machine, manage
 
 
-class Command(BaseCommand):
+class Command(BenchmarkCommand):
     help = (
         "Generate (or reuse) a dataset, load it into a fresh benchmark database twice, and print wall time, "
         "polls/s and peak RSS of each load. Never touches the service's own database."
@@ -27,13 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--data", type=Path, help="an existing generated dataset directory")
         parser.add_argument("--database-url", default=DEFAULT_BENCH_URL, help="dropped and recreated first")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            self._run(options)
-        except BenchmarkError as error:
-            raise CommandError(str(error)) from None
-
-    def _run(self, options: dict[str, Any]) -> None:
+    def run(self, options: dict[str, Any]) -> None:
         url = options["database_url"]
         data = dataset(options["scale"], options["seed"], options["data"])
         polls_file = data / "store_status.csv"

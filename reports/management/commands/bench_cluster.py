@@ -10,30 +10,31 @@ RSS is sampled for every process of the cluster; the largest is reported.
 from __future__ import annotations
 
 import os
-import re
 import time
 from typing import Any
 
 import psutil
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from loopmonitor.benchmarking import (
     DEFAULT_BENCH_URL,
+    BenchmarkCommand,
     BenchmarkError,
     PeakRss,
     RunningService,
     dataset,
+    demo_token,
     fresh_database,
+    load_dataset,
     machine,
     manage,
 )
 
-FILES = (("timezones", "timezones.csv"), ("hours", "menu_hours.csv"), ("polls", "store_status.csv"))
 COMPLETE_TIMEOUT = 900.0
 
 
-class Command(BaseCommand):
+class Command(BenchmarkCommand):
     help = "Measure trigger-to-Complete over HTTP with several worker counts against build_report's time."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -43,22 +44,15 @@ class Command(BaseCommand):
         parser.add_argument("--database-url", default=DEFAULT_BENCH_URL + "_cluster")
         parser.add_argument("--shard-size", type=int, default=settings.REPORT_SHARD_SIZE)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            self._run(options)
-        except BenchmarkError as error:
-            raise CommandError(str(error)) from None
-
-    def _run(self, options: dict[str, Any]) -> None:
+    def run(self, options: dict[str, Any]) -> None:
         url = options["database_url"]
         if not url.startswith("postgres"):
             raise BenchmarkError("bench_cluster measures PostgreSQL: give a postgres:// --database-url")
         data = dataset(options["scale"], options["seed"], None)
         self.stdout.write(f"machine: {machine()}")
         fresh_database(url)
-        load = manage(["ingest", *(f"--{kind}={data / name}" for kind, name in FILES)], database_url=url)
-        polls = int(re.search(r"polls: (\d+) read", load.stdout).group(1))  # type: ignore[union-attr]
-        token = re.search(r"API token\s+(\w+)", manage(["demo_user"], database_url=url).stdout).group(1)  # type: ignore[union-attr]
+        polls = load_dataset(data, database_url=url)
+        token = demo_token(database_url=url)
         single = manage(["build_report", "--output", os.devnull], database_url=url)
         self.stdout.write(
             f"scale {options['scale']:g}: {polls:,} polls; build_report {single.seconds:.2f} s, "

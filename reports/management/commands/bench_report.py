@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from loopmonitor.benchmarking import DEFAULT_BENCH_URL, BenchmarkError, dataset, fresh_database, machine, manage
+from loopmonitor.benchmarking import (
+    DEFAULT_BENCH_URL,
+    BenchmarkCommand,
+    BenchmarkError,
+    dataset,
+    fresh_database,
+    load_dataset,
+    machine,
+    manage,
+)
 
 
 def _bench_url(base: str, scale: float) -> str:
@@ -16,7 +24,7 @@ def _bench_url(base: str, scale: float) -> str:
     return f"{base}_s{str(scale).replace('.', '_')}" if not base.startswith("sqlite") else base
 
 
-class Command(BaseCommand):
+class Command(BenchmarkCommand):
     help = (
         "For each scale: generate data, load it into a fresh benchmark database, run build_report in its own "
         "process and print wall time, peak RSS, polls and time per million polls (linearity)."
@@ -29,17 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--database-url", default=DEFAULT_BENCH_URL, help="base name; one database per scale")
         parser.add_argument("--compare-fetch", action="store_true", help="also time both ways of reading instants")
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def run(self, options: dict[str, Any]) -> None:
         try:
             scales = [float(scale) for scale in options["scales"].split(",")]
         except ValueError:
-            raise CommandError(f"--scales {options['scales']!r} is not a list of numbers") from None
-        try:
-            self._run(scales, options)
-        except BenchmarkError as error:
-            raise CommandError(str(error)) from None
-
-    def _run(self, scales: Iterable[float], options: dict[str, Any]) -> None:
+            raise BenchmarkError(f"--scales {options['scales']!r} is not a list of numbers") from None
         self.stdout.write(f"machine: {machine()}")
         self.stdout.write(
             f"{'scale':>6} {'polls':>10} {'stores':>7} {'wall s':>7} {'s/M polls':>10} {'peak RSS MB':>12}"
@@ -48,11 +50,7 @@ class Command(BaseCommand):
             url = _bench_url(options["database_url"], scale)
             data = dataset(scale, options["seed"], None)
             fresh_database(url)
-            load = manage(
-                ["ingest", *(f"--{kind}={data / name}" for kind, name in FILES)],
-                database_url=url,
-            )
-            polls = int(re.search(r"polls: (\d+) read", load.stdout).group(1))  # type: ignore[union-attr]
+            polls = load_dataset(data, database_url=url)
             best = None
             for _ in range(options["runs"]):
                 run = manage(["build_report", "--output", "/dev/null"], database_url=url)
@@ -66,6 +64,3 @@ class Command(BaseCommand):
             )
             if options["compare_fetch"]:
                 self.stdout.write("  " + manage(["bench_fetch"], database_url=url).stdout.strip())
-
-
-FILES = (("timezones", "timezones.csv"), ("hours", "menu_hours.csv"), ("polls", "store_status.csv"))

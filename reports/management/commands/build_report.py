@@ -60,6 +60,5 @@ class Command(BaseCommand):
                     out.close()
         self.stderr.write(
             f"report: {summary.rows} rows, now={summary.now.isoformat()}, "
-            f"{summary.seconds:.2f} s wall, peak RSS {peak_rss_mb():.0f} MB"
-            + (f" -> {output}" if output else "")
+            f"{summary.seconds:.2f} s wall, peak RSS {peak_rss_mb():.0f} MB" + (f" -> {output}" if output else "")
         )

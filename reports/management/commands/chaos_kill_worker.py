@@ -10,7 +10,6 @@ anything else (stuck, or wrong numbers) makes the command fail.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import tempfile
 import time
@@ -20,21 +19,22 @@ from typing import Any
 
 import psutil
 import psycopg
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from loopmonitor.benchmarking import (
     DEFAULT_BENCH_URL,
+    BenchmarkCommand,
     BenchmarkError,
     RunningService,
     dataset,
+    demo_token,
     fresh_database,
+    load_dataset,
     manage,
 )
 
-FILES = (("timezones", "timezones.csv"), ("hours", "menu_hours.csv"), ("polls", "store_status.csv"))
 
-
-class Command(BaseCommand):
+class Command(BenchmarkCommand):
     help = "Kill -9 a django-q2 worker mid-report; the report must complete correctly or fail with a reason."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,19 +45,13 @@ class Command(BaseCommand):
         parser.add_argument("--lease", type=int, default=10, help="REPORT_SHARD_LEASE_SECONDS for the run")
         parser.add_argument("--timeout", type=float, default=600.0)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            self._run(options)
-        except BenchmarkError as error:
-            raise CommandError(str(error)) from None
-
-    def _run(self, options: dict[str, Any]) -> None:
+    def run(self, options: dict[str, Any]) -> None:
         url = options["database_url"]
         if not options["reuse"]:
             data = dataset(options["scale"], options["seed"], None)
             fresh_database(url)
-            manage(["ingest", *(f"--{kind}={data / name}" for kind, name in FILES)], database_url=url)
-        token = re.search(r"API token\s+(\w+)", manage(["demo_user"], database_url=url).stdout).group(1)  # type: ignore[union-attr]
+            load_dataset(data, database_url=url)
+        token = demo_token(database_url=url)
         env = {"Q_WORKERS": "2", "REPORT_SHARD_SIZE": "1000", "REPORT_SHARD_LEASE_SECONDS": str(options["lease"])}
         with RunningService(url, env) as service, psycopg.connect(url, autocommit=True) as database:
             started = time.perf_counter()
