@@ -100,7 +100,7 @@ def _load_postgresql(polls: Iterable[StagedPoll]) -> PollCounts:
         cursor.execute(
             f"""
             INSERT INTO {poll_table} (store_id, timestamp_utc, status)
-            SELECT store_id, ts, status FROM poll_changes WHERE poll_id IS NULL ORDER BY store_id, ts
+            SELECT store_id, ts, status FROM poll_changes WHERE poll_id IS NULL
             """
         )
         inserted = cursor.rowcount
