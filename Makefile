@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate sample-data demo-user serve check lint typecheck clean
+.PHONY: run test install browser migrate sample-data demo-user serve check lint typecheck clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+## Debian's Chromium and ChromeDriver for the browser tests (installed only when missing).
+browser:
+	bash .ci/install-chromium
 
 migrate: install
 	$(PY) manage.py migrate --no-input -v0
@@ -34,7 +38,7 @@ serve: install
 run: sample-data demo-user serve
 
 ## The whole test suite (SQLite unless DATABASE_URL is set).
-test: install
+test: install browser
 	$(PY) -m pytest
 
 lint: install

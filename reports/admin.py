@@ -1,2 +1,331 @@
+"""The reports admin: the list of report runs, a report's page, and a store's week in a report.
 
-# Register your models here.
+* **List**: status, ``as_of``, timings, rows, progress and a download link;
+  filtered by status. Reports are made by ``POST /trigger_report`` and
+  removed by ``manage.py cleanup_reports`` (which deletes their files too),
+  so the admin neither adds, edits nor deletes them.
+* **Report page** (the change view, read-only): for a complete report,
+  totals, a histogram of stores by weekly uptime, the 20 worst stores by
+  weekly downtime and the first rows, all read from the stored CSV
+  (:mod:`reports.overview`); then the run's details and its shards.
+* **Store page** (``<report id>/stores/<store id>/``): the store's week as the
+  report computed it (:mod:`reports.outages`): totals next to the CSV row,
+  a day-by-day timeline and the list of outages.
+
+Charts are inline SVG from :mod:`reports.charts`: no script, nothing
+fetched, so the pages work offline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from reports.charts import Bar, duration_text, histogram_svg, week_timeline_svg
+from reports.csv_format import SECONDS_PER_HOUR, SECONDS_PER_MINUTE, report_row, round_half_up
+from reports.intervals import WEEK
+from reports.models import Report, ReportShard
+from reports.outages import WindowTotals, outage_records, store_week_in_report, timeline_days, window_totals
+from reports.overview import NotAReportCsv, report_csv_row, report_overview
+
+WORST_STORES = 20
+FIRST_ROWS = 20
+
+
+def store_page_url(report_id: str, store_id: str) -> str:
+    return reverse("admin:reports_report_store", args=[report_id, store_id])
+
+
+def _moment(moment: datetime | None, *, same_day_as: datetime | None = None) -> str:
+    """A compact UTC time for the list; the date is left out when it is the report's creation date."""
+    if moment is None:
+        return "—"
+    moment = moment.astimezone(UTC)
+    if same_day_as is not None and moment.date() == same_day_as.astimezone(UTC).date():
+        return f"{moment:%H:%M:%S}"
+    return f"{moment:%Y-%m-%d %H:%M:%S}"
+
+
+def elapsed_text(elapsed: timedelta) -> str:
+    """A run's duration for the list: tenths of a second when short, hours and minutes when long."""
+    seconds = elapsed.total_seconds()
+    return f"{seconds:.1f} s" if seconds < 60 else duration_text(Fraction(seconds))
+
+
+class ReportShardInline(admin.TabularInline):  # type: ignore[type-arg]
+    """A report's shards, read-only; their inputs and rows (large) are not loaded."""
+
+    model = ReportShard
+    fields = ("index", "stores", "status", "attempts", "claimed_by", "claimed_at", "finished_at", "seconds", "error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReportShard]:
+        return super().get_queryset(request).defer("inputs", "rows_csv")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = (
+        "id",
+        "status",
+        "as_of_shown",
+        "created",
+        "started",
+        "finished",
+        "duration",
+        "rows",
+        "progress_shown",
+        "download",
+    )
+    list_filter = ("status",)
+    search_fields = ("=id",)
+    search_help_text = "Exact report id."
+    list_select_related = ("requested_by",)
+    inlines = (ReportShardInline,)
+    change_form_template = "admin/reports/report/change_form.html"
+    fieldsets = (
+        (None, {"fields": ("id", "status", "as_of", "requested_by", "rows", "download", "error")}),
+        ("Run", {"fields": ("created_at", "started_at", "finished_at", "duration", "progress_shown")}),
+        (
+            "Fan-out",
+            {
+                "fields": ("stores_total", "stores_done", "shards_total", "shards_done", "max_poll_id"),
+                "classes": ("collapse",),
+            },
+        ),
+    )
+    readonly_fields = (
+        "id",
+        "status",
+        "as_of",
+        "requested_by",
+        "rows",
+        "download",
+        "error",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration",
+        "progress_shown",
+        "stores_total",
+        "stores_done",
+        "shards_total",
+        "shards_done",
+        "max_poll_id",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
+        # Deleting the row here would leave its CSV behind; cleanup_reports deletes both.
+        return False
+
+    @admin.display(description="as of (UTC)", ordering="as_of")
+    def as_of_shown(self, report: Report) -> str:
+        return _moment(report.as_of)
+
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, report: Report) -> str:
+        return _moment(report.created_at)
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, report: Report) -> str:
+        return _moment(report.started_at, same_day_as=report.created_at)
+
+    @admin.display(description="finished", ordering="finished_at")
+    def finished(self, report: Report) -> str:
+        return _moment(report.finished_at, same_day_as=report.created_at)
+
+    @admin.display(description="duration")
+    def duration(self, report: Report) -> str:
+        if report.started_at is None:
+            return "—"
+        if report.finished_at is None:
+            return "running"
+        return elapsed_text(report.finished_at - report.started_at)
+
+    @admin.display(description="progress")
+    def progress_shown(self, report: Report) -> str:
+        if report.status == Report.Status.COMPLETE:
+            return "100%"
+        return f"{report.progress:.0%} ({report.shards_done}/{report.shards_total} shards)"
+
+    @admin.display(description="CSV")
+    def download(self, report: Report) -> str:
+        if report.status != Report.Status.COMPLETE:
+            return "—"
+        url = reverse("download_report", args=[report.id])
+        return format_html('<a href="{}">download</a> · <a href="{}?columns=extended">extended</a>', url, url)
+
+    def get_urls(self) -> list[URLPattern]:
+        store_page = path(
+            "<str:report_id>/stores/<path:store_id>/",
+            self.admin_site.admin_view(self.store_view),
+            name="reports_report_store",
+        )
+        return [store_page, *super().get_urls()]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = dict(extra_context or {})
+        report = self.get_object(request, unquote(object_id))
+        if report is not None and report.status == Report.Status.COMPLETE:
+            context |= self._overview_context(report)
+        return super().change_view(request, object_id, form_url, context)
+
+    def _overview_context(self, report: Report) -> dict[str, Any]:
+        try:
+            overview = report_overview(report, worst=WORST_STORES, first_rows=FIRST_ROWS)
+        except FileNotFoundError:
+            return {"report_file_gone": True}
+        except NotAReportCsv as error:
+            return {"report_file_unreadable": str(error)}
+        bars = [
+            Bar(
+                f"{bucket.label}",
+                bucket.stores,
+                f"{bucket.stores} stores with weekly uptime {bucket.label} %"
+                + (" (100 % included)" if bucket.high == 100 else ""),
+            )
+            for bucket in overview.buckets
+        ]
+        histogram = histogram_svg(
+            bars,
+            chart_id="uptime-histogram",
+            title="Stores by weekly uptime",
+            description=(
+                f"Histogram of {overview.observed_stores} stores by weekly uptime percentage in buckets of 10 "
+                f"points; {overview.buckets[-1].stores} stores are at 90 % or more. The table below gives each count."
+            ),
+            x_label="weekly uptime (% of observed business hours)",
+            y_label="stores",
+        )
+        download = reverse("download_report", args=[report.id])
+        return {
+            "overview": overview,
+            "histogram_svg": mark_safe(histogram),  # noqa: S308 - built and escaped by reports.charts
+            "worst_stores": [(row, store_page_url(report.id, row.store_id)) for row in overview.worst],
+            "download_url": download,
+            "extended_download_url": f"{download}?columns=extended",
+        }
+
+    def store_view(self, request: HttpRequest, report_id: str, store_id: str) -> HttpResponse:
+        """A store's week in a report: totals beside the CSV row, the timeline, the outages."""
+        report = get_object_or_404(Report, id=report_id)
+        if not self.has_view_permission(request, report):
+            raise PermissionDenied
+        if report.as_of is None:
+            raise Http404("this report has no as_of yet")
+        week = store_week_in_report(report=report, store_id=store_id)
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "report": report,
+            "store_id": store_id,
+            "title": f"Store {store_id}",
+            "subtitle": f"report {report.id}, as of {report.as_of:%Y-%m-%d %H:%M:%S} UTC",
+            "week": week,
+            "store_change_url": _store_change_url(store_id),
+            # Local time once the store's zone is known (below); UTC for a store without a row.
+            "now_local": report.as_of,
+            "window_start_local": report.as_of - timedelta(microseconds=WEEK),
+        }
+        csv_row = None
+        if report.status == Report.Status.COMPLETE:
+            try:
+                csv_row = report_csv_row(report, store_id)
+            except FileNotFoundError:
+                context["report_file_gone"] = True
+            except NotAReportCsv as error:
+                context["report_file_unreadable"] = str(error)
+        if week is not None:
+            days = timeline_days(week)
+            timeline = week_timeline_svg(
+                days,
+                chart_id="store-timeline",
+                title=f"Store {store_id}: the report's week, day by day",
+                description=(
+                    f"One row per local day ({week.zone.key}), midnight to midnight: business hours, up and down "
+                    f"stretches as the report derived them, and each poll as a tick. "
+                    f"{len(week.timeline.outages)} outages; the table below lists each day's numbers."
+                ),
+            )
+            context |= {
+                "days": days,
+                "windows": window_rows(window_totals(week.timeline, week.now_us), csv_row),
+                "outages": outage_records(week),
+                "timeline_svg": mark_safe(timeline),  # noqa: S308 - built and escaped by reports.charts
+                "now_local": week.local(week.now_us),
+                "window_start_local": week.local(week.now_us - WEEK),
+                "csv_row": csv_row,
+                "csv_matches": csv_row is None or csv_row == report_row(store_id, week.timeline.uptime),
+            }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/reports/report/store_week.html", context)
+
+
+def _store_change_url(store_id: str) -> str:
+    return reverse("admin:stores_store_change", args=[quote(store_id)])
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRow:
+    """One window of the store page's totals table, in the CSV's units and rounding."""
+
+    window: str
+    unit: str
+    uptime: str
+    downtime: str
+    csv_uptime: str
+    csv_downtime: str
+    uptime_percent: str
+    outages: int
+    longest_outage: str
+
+
+def window_rows(totals: list[WindowTotals], csv_row: tuple[str, ...] | None) -> list[WindowRow]:
+    """The engine's numbers, rounded as the CSV rounds them, beside the stored CSV's cells."""
+    rows = []
+    for index, window in enumerate(totals):
+        unit = SECONDS_PER_MINUTE if window.window == "last_hour" else SECONDS_PER_HOUR
+        percent = window.uptime_percent
+        rows.append(
+            WindowRow(
+                window=window.window.replace("_", " "),
+                unit="min" if unit == SECONDS_PER_MINUTE else "h",
+                uptime=round_half_up(window.uptime_seconds, unit),
+                downtime=round_half_up(window.downtime_seconds, unit),
+                csv_uptime=csv_row[1 + index] if csv_row else "—",
+                csv_downtime=csv_row[4 + index] if csv_row else "—",
+                uptime_percent="—" if percent is None else round_half_up(percent, 1) + " %",
+                outages=window.outages,
+                longest_outage=duration_text(window.longest_outage_seconds) if window.outages else "—",
+            )
+        )
+    return rows

@@ -67,6 +67,19 @@ time (rule 4 includes ``now``); it is never measured, because every window ends 
 ``now`` (exclusive).  ``polls`` are the store's polls sorted by time; polls outside
 ``[now - WEEK, now]`` may be included and are ignored.
 
+Outages and timelines
+=====================
+
+The store pages and the outages API show the same stretches the report measures:
+:func:`store_timeline` returns the observations, the up/down stretches of
+:func:`status_stretches`, the numbers of :func:`store_uptime`, and the *outages*.  An
+outage is a contiguous stretch of downtime within business time; it ends where the
+store is seen up again or where business time ends (closing time ends an outage: the
+closed hours are neither up nor down, so a store down over night has two).  In the
+worked example there is one outage, 10:44:30-12:00 (75.5 min), resting on the 11:15
+poll.  The outages of a window, cut to the window (:func:`outage_seconds_in_window`),
+add up to its downtime exactly.
+
 Choices where the contract is silent
 ====================================
 
@@ -433,9 +446,122 @@ def store_uptime(polls: Sequence[Poll], business: Sequence[Interval], now: Insta
     ``now`` a poll exactly at ``now`` would wrongly be treated as out of hours.)
     """
     runs = status_segments(observations_in_business(polls, business, now))
-    stretches = stretches_in_business(business, runs, now - WEEK, now)
+    return uptime_by_window(stretches_in_business(business, runs, now - WEEK, now), now)
+
+
+def uptime_by_window(stretches: Sequence[RawStretch], now: Instant) -> StoreUptime:
+    """Rule 6 for the three report windows, from the week's stretches."""
     return StoreUptime(
         last_hour=uptime_in_window(stretches, now - HOUR, now),
         last_day=uptime_in_window(stretches, now - DAY, now),
         last_week=uptime_in_window(stretches, now - WEEK, now),
     )
+
+
+# --- Outages: the week's downtime as episodes an owner can read --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A contiguous stretch of downtime within business time, and the polls it rests on.
+
+    An outage ends where the store is up again *or where business time ends*: downtime
+    is measured only in business time, so a store down at closing and still down at the
+    next opening has two outages, and the closed time between them is neither up nor
+    down.  Business intervals never touch (rule 3 unites them), so "contiguous" means
+    "within one business interval".  Bounds are half-microseconds, as in :class:`Stretch`.
+
+    ``polls`` are the inactive observations the outage rests on: each one whose
+    nearest-neighbour reach (rule 5) covers part of it.  They may lie outside the outage,
+    even outside business time of that day: a store seen down at 21:58 yesterday is down
+    from today's opening until halfway to its next observation.
+    """
+
+    start_half_us: HalfInstant
+    end_half_us: HalfInstant
+    polls: tuple[Instant, ...]
+
+    @property
+    def start(self) -> Fraction:
+        """Start in microseconds since the epoch (may be a half microsecond)."""
+        return Fraction(self.start_half_us, 2)
+
+    @property
+    def end(self) -> Fraction:
+        """End (exclusive) in microseconds since the epoch."""
+        return Fraction(self.end_half_us, 2)
+
+    @property
+    def seconds(self) -> Fraction:
+        return Fraction(self.end_half_us - self.start_half_us, _HALF_MICROSECONDS_PER_SECOND)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreTimeline:
+    """One store's week as the report derives it: what it saw, the stretches, the outages, the numbers.
+
+    ``uptime`` is measured on ``stretches`` exactly as :func:`store_uptime` measures them,
+    and the outages are the down stretches, so the outages of a window add up to its
+    downtime to the half microsecond.
+    """
+
+    observations: Observations
+    stretches: list[Stretch]
+    outages: list[Outage]
+    uptime: StoreUptime
+
+
+def observations_ruling(
+    observations: Observations, start_half_us: HalfInstant, end_half_us: HalfInstant
+) -> tuple[Instant, ...]:
+    """Rule 5 read backwards: the observations whose nearest-neighbour reach overlaps ``[start, end)``.
+
+    Observation ``i`` rules from the midpoint with its predecessor to the midpoint with
+    its successor (doubled: ``t[i-1] + t[i]`` to ``t[i] + t[i+1]``; the first reaches back
+    forever, the last on forever); at a midpoint the later one rules, as in :func:`status_at`.
+    """
+    times = observations.times
+    midpoints = [earlier + later for earlier, later in zip(times, times[1:], strict=False)]
+    first = bisect_right(midpoints, start_half_us)
+    last = bisect_left(midpoints, end_half_us)
+    return tuple(times[first : last + 1]) if start_half_us < end_half_us else ()
+
+
+def outages(stretches: Sequence[Stretch], observations: Observations) -> list[Outage]:
+    """The week's outages: down stretches, contiguous ones merged, each with the polls it rests on.
+
+    :func:`status_stretches` already gives maximal stretches, so merging only matters for
+    stretches from elsewhere; a down stretch that ends at closing time ends its outage.
+    """
+    spans: list[tuple[HalfInstant, HalfInstant]] = []
+    for stretch in stretches:
+        if stretch.active:
+            continue
+        if spans and spans[-1][1] == stretch.start_half_us:
+            spans[-1] = (spans[-1][0], stretch.end_half_us)
+        else:
+            spans.append((stretch.start_half_us, stretch.end_half_us))
+    return [Outage(start, end, observations_ruling(observations, start, end)) for start, end in spans]
+
+
+def outage_seconds_in_window(found: Sequence[Outage], start: Instant, end: Instant) -> list[Fraction]:
+    """Rule 6 per outage: how much of each outage lies in ``[start, end)``, for those that reach into it.
+
+    An outage cut by the window's start counts with the part inside, so the list adds up
+    to the window's downtime; its length is the window's outage count.
+    """
+    window_start, window_end = 2 * start, 2 * end
+    inside: list[Fraction] = []
+    for outage in found:
+        overlap = min(outage.end_half_us, window_end) - max(outage.start_half_us, window_start)
+        if overlap > 0:
+            inside.append(Fraction(overlap, _HALF_MICROSECONDS_PER_SECOND))
+    return inside
+
+
+def store_timeline(polls: Sequence[Poll], business: Sequence[Interval], now: Instant) -> StoreTimeline:
+    """Everything the report derives for one store at ``now``, from the same inputs as :func:`store_uptime`."""
+    observations = observations_in_business(polls, business, now)
+    raw = stretches_in_business(business, status_segments(observations), now - WEEK, now)
+    stretches = [Stretch(lo, hi, is_active) for lo, hi, is_active in raw]
+    return StoreTimeline(observations, stretches, outages(stretches, observations), uptime_by_window(raw, now))

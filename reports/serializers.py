@@ -31,6 +31,14 @@ class ReportIdInput(serializers.Serializer[None]):
     )
 
 
+class ReportColumnsInput(serializers.Serializer[None]):
+    columns = serializers.ChoiceField(
+        choices=["default", "extended"],
+        default="default",
+        help_text="`extended` adds uptime %, outage count and longest outage per window (see reports.extended_csv)",
+    )
+
+
 class TriggerReportOutput(serializers.Serializer[None]):
     report_id = serializers.CharField()
 

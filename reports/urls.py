@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from reports import views
+from reports import api_outages, views
 
 urlpatterns = [
     re_path(r"^trigger_report/?$", views.TriggerReportView.as_view(), name="trigger_report"),
@@ -12,4 +12,6 @@ urlpatterns = [
         views.DownloadReportView.as_view(),
         name="download_report",
     ),
+    # Store ids are opaque printable text, so a store id may itself hold a slash.
+    re_path(r"^stores/(?P<store_id>.+)/outages/?$", api_outages.StoreOutagesView.as_view(), name="store_outages"),
 ]

@@ -25,9 +25,16 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from loopmonitor.exceptions import body_too_large
+from reports.extended_csv import ExtendedCsvUnavailable, report_extended_csv_file
 from reports.fanout import report_recover
 from reports.models import Report
-from reports.serializers import ReportIdInput, ReportStatusOutput, TriggerReportInput, TriggerReportOutput
+from reports.serializers import (
+    ReportColumnsInput,
+    ReportIdInput,
+    ReportStatusOutput,
+    TriggerReportInput,
+    TriggerReportOutput,
+)
 from reports.services import NoPollsError, report_trigger
 
 API_STATUS = {
@@ -64,15 +71,35 @@ class ReportFileGone(APIException):
     default_code = "report_file_gone"
 
 
-def csv_response(report: Report) -> FileResponse:
+class ReportDataChangedConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "report_data_changed"
+
+
+def wants_extended_columns(request: Request) -> bool:
+    """``?columns=extended``; anything but ``default`` or ``extended`` is a 400."""
+    query = ReportColumnsInput(data={"columns": request.query_params.get("columns", "default")})
+    query.is_valid(raise_exception=True)
+    return bool(query.validated_data["columns"] == "extended")
+
+
+COLUMNS_PARAMETER = OpenApiParameter(
+    "columns", OpenApiTypes.STR, enum=["default", "extended"], description="`extended`: the CSV with 9 more columns"
+)
+
+
+def csv_response(report: Report, *, extended: bool = False) -> FileResponse:
     try:
-        handle = report.csv_file.open("rb")
+        handle = report_extended_csv_file(report) if extended else report.csv_file.open("rb")
+    except ExtendedCsvUnavailable as error:
+        raise ReportDataChangedConflict(f"the extended CSV cannot be computed: {error}; trigger a new report") from None
     except FileNotFoundError:
         raise ReportFileGone(
             f"the CSV of report {report.id} is no longer stored (cleaned up, or this server does not share "
             "the workers' MEDIA_ROOT); trigger a new report"
         ) from None
-    response = FileResponse(handle, as_attachment=True, filename=f"report-{report.id}.csv", content_type="text/csv")
+    filename = f"report-{report.id}-extended.csv" if extended else f"report-{report.id}.csv"
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type="text/csv")
     response["X-Report-Status"] = "Complete"
     return response
 
@@ -153,18 +180,21 @@ class GetReportView(APIView):
         parameters=[
             OpenApiParameter("report_id", OpenApiTypes.STR, required=True),
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json"], description="JSON even when Complete"),
+            COLUMNS_PARAMETER,
         ],
         responses={
             (200, "application/json"): ReportStatusOutput,
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="the report, when Complete"),
-            400: OpenApiResponse(description="missing or malformed report_id"),
+            400: OpenApiResponse(description="missing or malformed report_id, or unknown columns"),
             404: OpenApiResponse(description="no such report"),
+            409: OpenApiResponse(description="columns=extended, but the report's data changed since it ran"),
         },
         summary="Poll a report: Running, Failed, or the CSV when Complete",
     )
     def get(self, request: Request) -> HttpResponseBase:
         query = ReportIdInput(data={"report_id": request.query_params.get("report_id", "")})
         query.is_valid(raise_exception=True)
+        extended = wants_extended_columns(request)
         report_id = query.validated_data["report_id"]
         found = Report.objects.filter(id=report_id).first()
         if found is None:
@@ -176,7 +206,7 @@ class GetReportView(APIView):
         elif report.status != Report.Status.COMPLETE:
             body["progress"] = round(report.progress, 4)
         elif wants_csv(request):
-            return csv_response(report)
+            return csv_response(report, extended=extended)
         else:
             body |= {
                 "download_url": download_url(request, report.id),
@@ -191,9 +221,19 @@ class GetReportView(APIView):
 class DownloadReportView(APIView):
     content_negotiation_class = CsvOrJsonNegotiation
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY, 404: OpenApiResponse()}, summary="The CSV")
+    @extend_schema(
+        parameters=[COLUMNS_PARAMETER],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            400: OpenApiResponse(description="unknown columns"),
+            404: OpenApiResponse(),
+            409: OpenApiResponse(description="columns=extended, but the report's data changed since it ran"),
+        },
+        summary="The CSV",
+    )
     def get(self, request: Request, report_id: str) -> HttpResponseBase:
+        extended = wants_extended_columns(request)
         report = Report.objects.filter(id=report_id, status=Report.Status.COMPLETE).first()
         if report is None:
             raise NotFound(f"no complete report with id {report_id!r}")
-        return csv_response(report)
+        return csv_response(report, extended=extended)

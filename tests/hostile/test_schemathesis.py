@@ -121,7 +121,12 @@ def api_schema(
     return schema
 
 
-OPERATIONS = [("POST", "/trigger_report/"), ("GET", "/get_report/"), ("GET", "/reports/{report_id}/download/")]
+OPERATIONS = [
+    ("POST", "/trigger_report/"),
+    ("GET", "/get_report/"),
+    ("GET", "/reports/{report_id}/download/"),
+    ("GET", "/stores/{store_id}/outages/"),
+]
 
 
 def test_the_fuzzed_operations_are_every_operation_of_the_schema(api_schema: BaseSchema) -> None:

@@ -45,6 +45,8 @@ API_CALLS = [
     ("get", "/api/schema/"),
     ("get", "/api/schema/?format=json"),
     ("get", "/api/docs/"),
+    ("get", "/stores/some-store/outages"),
+    ("get", "/stores/some-store/outages/?as_of=2023-01-25T12:00:00Z"),
 ]
 
 # Every route outside the admin, as the resolver lists it; the calls above cover each.
@@ -56,6 +58,7 @@ NON_ADMIN_ROUTES = {
     "^trigger_report/?$",
     "^get_report/?$",
     "^reports/(?P<report_id>[A-Za-z0-9_-]{16,43})/download/?$",
+    "^stores/(?P<store_id>.+)/outages/?$",
 }
 
 

@@ -1,0 +1,84 @@
+"""A finished report's inputs, read again: for the extended CSV and the store pages.
+
+The fan-out keeps, per shard, the stores it planned with their hours and zones
+as they were then (``ReportShard.inputs``, laid out as
+:data:`reports.fanout.ShardInputs`), and on the report the last poll id it
+read (``Report.max_poll_id``). Reading those again gives back the inputs the
+report computed on, even after new polls, hours or zones were loaded, so a
+store page or an extended CSV shows the report's week, not today's data.
+
+Two changes cannot be undone this way: a later load that *changed* the status
+of a poll the report read (same store and instant is the same row, same id),
+and a store deleted since. Callers that must agree with the stored CSV compare
+the recomputed row with it (see :mod:`reports.extended_csv`).
+
+A report that was never planned (made by hand, or still pending) has no
+snapshot; its inputs are read from the current database at its ``as_of``,
+and :func:`report_has_snapshot` says so. A planned report without shards had
+no store with a poll in its week, and has no inputs.
+
+Callers wrap the iteration in :func:`reports.services.read_snapshot`, so the
+polls of every shard are read from one consistent state of the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import time
+from typing import Any
+
+from reports.intervals import HoursRow
+from reports.models import Report
+from reports.selectors import StoreInputs, chunked, polls_in_week, reported_store_ids, store_inputs, store_polls
+
+_MICROSECONDS_PER_SECOND = 1_000_000
+_LIVE_CHUNK = 1000
+
+
+def report_has_snapshot(report: Report) -> bool:
+    """Whether the report's planned inputs are stored: planning sets ``max_poll_id`` and writes the shards."""
+    return report.max_poll_id is not None
+
+
+def _time_of_day(microseconds: int) -> time:
+    seconds, micro = divmod(microseconds, _MICROSECONDS_PER_SECOND)
+    return time(seconds // 3600, seconds // 60 % 60, seconds % 60, micro)
+
+
+def _planned_stores(planned: list[Any], only: str | None) -> list[tuple[str, str | None, list[HoursRow]]]:
+    """One shard's ``[store_id, zone, [[day, start, end], ...]]`` entries, times as microseconds after midnight."""
+    return [
+        (store_id, zone, [HoursRow(day, _time_of_day(start), _time_of_day(end)) for day, start, end in hours])
+        for store_id, zone, hours in planned
+        if only is None or store_id == only
+    ]
+
+
+def report_store_inputs(report: Report, *, only: str | None = None) -> Iterator[StoreInputs]:
+    """The inputs of every store with a row in ``report`` (or just store ``only``), in CSV row order."""
+    assert report.as_of is not None
+    now = report.as_of
+    if not report_has_snapshot(report):
+        yield from _live_store_inputs(report, only)
+        return
+    for planned in report.shards.order_by("index").values_list("inputs", flat=True).iterator(chunk_size=1):
+        stores = _planned_stores(planned, only)
+        if not stores:
+            continue
+        store_ids = [store_id for store_id, _, _ in stores]
+        polls = store_polls(now, store_ids, max_poll_id=report.max_poll_id)
+        for store_id, zone, hours in stores:
+            yield StoreInputs(store_id, zone, hours, polls[store_id])
+        if only is not None:
+            return
+
+
+def _live_store_inputs(report: Report, only: str | None) -> Iterator[StoreInputs]:
+    assert report.as_of is not None
+    now = report.as_of
+    if only is not None:
+        if polls_in_week(now).filter(store_id=only).exists():
+            yield from store_inputs(now, [only])
+        return
+    for chunk in chunked(reported_store_ids(now), _LIVE_CHUNK):
+        yield from store_inputs(now, chunk)
