@@ -156,17 +156,12 @@ class StoreUptime:
     last_week: Uptime
 
 
-@dataclass(frozen=True, slots=True)
-class Stretch:
-    """A maximal run of one status inside one business interval.
+class _HalfMicrosecondSpan:
+    """Bounds in half-microseconds (``2 * Instant``), so that midpoints stay exact."""
 
-    Bounds are in half-microseconds (``2 * Instant``) so that midpoints stay exact;
-    use :attr:`start` / :attr:`end` for microseconds as fractions.
-    """
-
+    __slots__ = ()
     start_half_us: HalfInstant
     end_half_us: HalfInstant
-    active: bool
 
     @property
     def start(self) -> Fraction:
@@ -181,6 +176,19 @@ class Stretch:
     @property
     def seconds(self) -> Fraction:
         return Fraction(self.end_half_us - self.start_half_us, _HALF_MICROSECONDS_PER_SECOND)
+
+
+@dataclass(frozen=True, slots=True)
+class Stretch(_HalfMicrosecondSpan):
+    """A maximal run of one status inside one business interval.
+
+    Bounds are in half-microseconds (``2 * Instant``) so that midpoints stay exact;
+    use :attr:`start` / :attr:`end` for microseconds as fractions.
+    """
+
+    start_half_us: HalfInstant
+    end_half_us: HalfInstant
+    active: bool
 
 
 class Observations(NamedTuple):
@@ -462,7 +470,7 @@ def uptime_by_window(stretches: Sequence[RawStretch], now: Instant) -> StoreUpti
 
 
 @dataclass(frozen=True, slots=True)
-class Outage:
+class Outage(_HalfMicrosecondSpan):
     """A contiguous stretch of downtime within business time, and the polls it rests on.
 
     An outage ends where the store is up again *or where business time ends*: downtime
@@ -480,20 +488,6 @@ class Outage:
     start_half_us: HalfInstant
     end_half_us: HalfInstant
     polls: tuple[Instant, ...]
-
-    @property
-    def start(self) -> Fraction:
-        """Start in microseconds since the epoch (may be a half microsecond)."""
-        return Fraction(self.start_half_us, 2)
-
-    @property
-    def end(self) -> Fraction:
-        """End (exclusive) in microseconds since the epoch."""
-        return Fraction(self.end_half_us, 2)
-
-    @property
-    def seconds(self) -> Fraction:
-        return Fraction(self.end_half_us - self.start_half_us, _HALF_MICROSECONDS_PER_SECOND)
 
 
 @dataclass(frozen=True, slots=True)
