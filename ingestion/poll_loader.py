@@ -1,21 +1,28 @@
 """Bulk upsert of polls, one implementation per database.
 
-Both stage the file's valid rows in a temporary table and then merge them
-into ``stores_poll`` in a few set-based statements inside the caller's
-transaction. That shape gives the ingestion rules for free: a
-repeated ``(store, instant)`` keeps the status of the later row (the staged
-line number decides), a repeated load changes nothing, and an error anywhere
-in the file rolls the whole file back. PostgreSQL stages with ``COPY``;
-SQLite with large ``executemany`` batches into a ``TEMP`` table, which never
-touches the main database file until the final merge.
+Both stage the file's valid rows in a temporary table and merge them into
+``stores_poll`` with a few set-based statements inside the caller's
+transaction. That shape gives the ingestion rules for free: a repeated
+``(store, instant)`` keeps the status of the later row (the staged line
+number decides), a repeated load changes nothing, and an error anywhere in
+the file rolls the whole file back.
+
+PostgreSQL stages with ``COPY`` while a thread parses the file, and merges
+every ``_MERGE_EVERY`` rows, so parsing (Python) and merging (the database)
+use both cores. SQLite stages with large ``executemany`` batches into a
+``TEMP`` table, which never touches the main database file until the final
+merge.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 
 from ingestion.rows import PollRecord
 from stores.models import Poll, Store
@@ -23,6 +30,7 @@ from stores.models import Poll, Store
 StagedPoll = tuple[int, PollRecord]
 
 _COPY_BATCH = 20_000
+_MERGE_EVERY = 400_000
 _SQLITE_BATCH = 20_000
 
 
@@ -48,49 +56,145 @@ def _copy_text(value: str) -> str:
     return value.replace("\\", "\\\\") if "\\" in value else value
 
 
-def _load_postgresql(polls: Iterable[StagedPoll]) -> PollCounts:
-    poll_table, store_table = Poll._meta.db_table, Store._meta.db_table
-    staged = 0
-    with connection.cursor() as cursor:
-        # ON COMMIT DROP alone is not enough when the caller's transaction is
-        # a savepoint inside a longer one (tests, admin imports).
-        cursor.execute("DROP TABLE IF EXISTS pg_temp.poll_staging, pg_temp.poll_changes")
-        cursor.execute(
-            'CREATE TEMP TABLE poll_staging (store_id text COLLATE "C", ts timestamptz, active boolean, line bigint) '
-            "ON COMMIT DROP"
-        )
-        with cursor.cursor.copy("COPY poll_staging (store_id, ts, active, line) FROM STDIN") as copy:
+class _CopyBatches:
+    """Parses polls into COPY text on a thread of its own, a batch at a time.
+
+    Parsing is Python work, merging is the database's: with the parser on a
+    thread (the merge waits on the socket, releasing the GIL) the two run on
+    both cores at once. An exception in the parser (a bad file) is handed
+    over and raised in the caller's thread, inside its transaction.
+    """
+
+    _DONE = object()
+
+    def __init__(self, polls: Iterable[StagedPoll]) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=64)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._produce, args=(polls,), name="poll-parser", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _produce(self, polls: Iterable[StagedPoll]) -> None:
+        try:
             batch: list[str] = []
             for line, (store_id, timestamp, active) in polls:
                 batch.append(f"{_copy_text(store_id)}\t{timestamp}+00\t{'t' if active else 'f'}\t{line}\n")
                 if len(batch) == _COPY_BATCH:
-                    copy.write("".join(batch))
-                    staged += len(batch)
-                    batch.clear()
-            copy.write("".join(batch))
-            staged += len(batch)
-        # Temporary tables get no automatic statistics: without them the planner
-        # cannot tell an hourly file (index probes) from a full reload (hash join).
-        cursor.execute("ANALYZE poll_staging")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        # One writer at a time (readers, i.e. reports, go on): the anti-join
-        # below is only correct if no one else inserts the same keys meanwhile.
-        cursor.execute(f"LOCK TABLE {poll_table} IN SHARE ROW EXCLUSIVE MODE")
-        cursor.execute(
-            f"INSERT INTO {store_table} (id) SELECT DISTINCT store_id FROM poll_staging ON CONFLICT (id) DO NOTHING"
+                    self._put((len(batch), "".join(batch)))
+                    batch = []
+                    if self._stopping.is_set():
+                        return
+            self._put((len(batch), "".join(batch)))
+            self._put(self._DONE)
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, which raises it
+            self._put(error)
+
+    def take(self) -> tuple[int, str] | None:
+        """The next ``(rows, text)`` batch, or ``None`` at the end."""
+        item = self._queue.get()
+        if item is self._DONE:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item  # type: ignore[return-value]
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+
+def _load_postgresql(polls: Iterable[StagedPoll]) -> PollCounts:
+    """COPY into a staging table and merge it every ``_MERGE_EVERY`` rows while the parser reads on.
+
+    Merging chunk by chunk, in file order and in one transaction, is the
+    same as loading the chunks as files one after the other, so a later row
+    still wins and the whole file still commits or rolls back as one.
+    """
+    staged = inserted = updated = 0
+    batches = _CopyBatches(polls)
+    try:
+        with connection.cursor() as cursor:
+            # ON COMMIT DROP alone is not enough when the caller's transaction is
+            # a savepoint inside a longer one (tests, admin imports).
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.poll_staging, pg_temp.poll_changes")
+            cursor.execute(
+                'CREATE TEMP TABLE poll_staging (store_id text COLLATE "C", ts timestamptz, active boolean, '
+                "line bigint) ON COMMIT DROP"
+            )
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            # One writer at a time (readers, i.e. reports, go on): the merge
+            # is only correct if no one else inserts the same keys meanwhile.
+            cursor.execute(f"LOCK TABLE {Poll._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+            finished = False
+            while not finished:
+                in_chunk = 0
+                with cursor.cursor.copy("COPY poll_staging (store_id, ts, active, line) FROM STDIN") as copy:
+                    while in_chunk < _MERGE_EVERY:
+                        batch = batches.take()
+                        if batch is None:
+                            finished = True
+                            break
+                        copy.write(batch[1])
+                        in_chunk += batch[0]
+                staged += in_chunk
+                new, changed = _merge_staged(cursor)
+                inserted += new
+                updated += changed
+            cursor.execute("DROP TABLE pg_temp.poll_staging")
+    finally:
+        batches.stop()
+    return PollCounts(staged=staged, inserted=inserted, updated=updated)
+
+
+def _merge_staged(cursor: CursorWrapper) -> tuple[int, int]:
+    """Merge the staged rows into the polls table and empty the stage; returns (inserted, updated)."""
+    poll_table, store_table = Poll._meta.db_table, Store._meta.db_table
+    # Temporary tables get no automatic statistics: without them the planner
+    # cannot tell an hourly file (index probes) from a full reload (hash join).
+    cursor.execute("ANALYZE poll_staging")
+    cursor.execute(
+        f"INSERT INTO {store_table} (id) SELECT DISTINCT store_id FROM poll_staging ON CONFLICT (id) DO NOTHING"
+    )
+    latest = """
+        SELECT DISTINCT ON (store_id, ts)
+               store_id, ts, CASE WHEN active THEN 'active' ELSE 'inactive' END AS status
+        FROM poll_staging
+        ORDER BY store_id, ts, line DESC
+    """
+    # A staged key can only exist already if its store has a poll at or after
+    # the store's earliest staged instant: one index probe per store. New
+    # data (a first load, the next hour) skips the join below entirely.
+    cursor.execute(
+        f"""
+        SELECT EXISTS (
+            SELECT 1 FROM (SELECT store_id, min(ts) AS earliest FROM poll_staging GROUP BY store_id) AS staged
+            WHERE EXISTS (
+                SELECT 1 FROM {poll_table} AS poll
+                WHERE poll.store_id = staged.store_id AND poll.timestamp_utc >= staged.earliest
+            )
         )
-        # A hash join against the stored polls finds the new and the changed
-        # rows in one pass; it is several times faster than ON CONFLICT's
-        # per-row speculative insertion, and an unchanged re-load writes nothing.
+        """
+    )
+    (may_overlap,) = cursor.fetchone()
+    updated = 0
+    if not may_overlap:
+        cursor.execute(f"INSERT INTO {poll_table} (store_id, timestamp_utc, status) SELECT * FROM ({latest}) AS latest")
+        inserted = cursor.rowcount
+    else:
+        # One join against the stored polls finds the new and the changed rows;
+        # it is several times faster than ON CONFLICT's per-row speculative
+        # insertion, and an unchanged re-load writes nothing.
         cursor.execute(
             f"""
             CREATE TEMP TABLE poll_changes ON COMMIT DROP AS
-            WITH latest AS (
-                SELECT DISTINCT ON (store_id, ts)
-                       store_id, ts, CASE WHEN active THEN 'active' ELSE 'inactive' END AS status
-                FROM poll_staging
-                ORDER BY store_id, ts, line DESC
-            )
+            WITH latest AS ({latest})
             SELECT latest.store_id, latest.ts, latest.status, poll.id AS poll_id
             FROM latest
             LEFT JOIN {poll_table} AS poll ON poll.store_id = latest.store_id AND poll.timestamp_utc = latest.ts
@@ -106,8 +210,7 @@ def _load_postgresql(polls: Iterable[StagedPoll]) -> PollCounts:
         inserted = cursor.rowcount
         cursor.execute("SELECT count(*) FROM poll_changes WHERE poll_id IS NOT NULL")
         (changed,) = cursor.fetchone()
-        updated = 0
-        if changed:  # rare: a status corrected by a later file; skip the join when there is none
+        if changed:  # rare: a status corrected by a later row; skip the join when there is none
             cursor.execute(
                 f"""
                 UPDATE {poll_table} AS poll SET status = changes.status
@@ -115,8 +218,9 @@ def _load_postgresql(polls: Iterable[StagedPoll]) -> PollCounts:
                 """
             )
             updated = cursor.rowcount
-        cursor.execute("DROP TABLE pg_temp.poll_staging, pg_temp.poll_changes")
-    return PollCounts(staged=staged, inserted=inserted, updated=updated)
+        cursor.execute("DROP TABLE pg_temp.poll_changes")
+    cursor.execute("TRUNCATE poll_staging")
+    return inserted, updated
 
 
 def _load_sqlite(polls: Iterable[StagedPoll]) -> PollCounts:
