@@ -68,7 +68,7 @@ class _CopyBatches:
     _DONE = object()
 
     def __init__(self, polls: Iterable[StagedPoll]) -> None:
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=64)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=32)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._produce, args=(polls,), name="poll-parser", daemon=True)
         self._thread.start()
@@ -85,7 +85,9 @@ class _CopyBatches:
         try:
             batch: list[str] = []
             for line, (store_id, timestamp, active) in polls:
-                batch.append(f"{_copy_text(store_id)}\t{timestamp}+00\t{'t' if active else 'f'}\t{line}\n")
+                if "\\" in store_id:
+                    store_id = _copy_text(store_id)
+                batch.append(f"{store_id}\t{timestamp}+00\t{'t' if active else 'f'}\t{line}\n")
                 if len(batch) == _COPY_BATCH:
                     self._put((len(batch), "".join(batch)))
                     batch = []
