@@ -135,13 +135,13 @@ def _plan(report_id: str) -> None:
         assert report.as_of is not None
         last_poll = Poll.objects.order_by("-id").values_list("id", flat=True).first()
         store_ids = reported_store_ids(report.as_of)
-        shards = [
-            ReportShard(report=report, index=index, stores=len(chunk), inputs=_shard_inputs(list(chunk)))
-            for index, chunk in enumerate(chunked(store_ids, settings.REPORT_SHARD_SIZE))
-        ]
-        ReportShard.objects.bulk_create(shards, batch_size=50)
+        # One shard's inputs in memory at a time: a 68k-store report's together weigh 100+ MB.
+        shards = 0
+        for index, chunk in enumerate(chunked(store_ids, settings.REPORT_SHARD_SIZE)):
+            ReportShard.objects.create(report=report, index=index, stores=len(chunk), inputs=_shard_inputs(list(chunk)))
+            shards += 1
         Report.objects.filter(id=report_id).update(
-            max_poll_id=last_poll or 0, stores_total=len(store_ids), shards_total=len(shards)
+            max_poll_id=last_poll or 0, stores_total=len(store_ids), shards_total=shards
         )
         shard_ids = list(report.shards.order_by("index").values_list("id", flat=True))
     logger.info("report %s planned: %d stores in %d shards", report_id, len(store_ids), len(shard_ids))

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import psutil
+import psycopg
 from django.conf import settings
 from django.core.management.base import CommandParser
 
@@ -43,6 +44,7 @@ class Command(BenchmarkCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--database-url", default=DEFAULT_BENCH_URL + "_cluster")
         parser.add_argument("--shard-size", type=int, default=settings.REPORT_SHARD_SIZE)
+        parser.add_argument("--reuse", action="store_true", help="keep the data already in the database")
 
     def run(self, options: dict[str, Any]) -> None:
         url = options["database_url"]
@@ -50,8 +52,12 @@ class Command(BenchmarkCommand):
             raise BenchmarkError("bench_cluster measures PostgreSQL: give a postgres:// --database-url")
         data = dataset(options["scale"], options["seed"], None)
         self.stdout.write(f"machine: {machine()}")
-        fresh_database(url)
-        polls = load_dataset(data, database_url=url)
+        if options["reuse"]:
+            with psycopg.connect(url) as database:
+                polls = database.execute("SELECT count(*) FROM stores_poll").fetchone()[0]  # type: ignore[index]
+        else:
+            fresh_database(url)
+            polls = load_dataset(data, database_url=url)
         token = demo_token(database_url=url)
         single = manage(["build_report", "--output", os.devnull], database_url=url)
         self.stdout.write(
