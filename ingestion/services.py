@@ -116,7 +116,7 @@ def polls_ingest(
 
 
 def _parse_all(
-    rows: CsvRows, parse: Callable[[list[str]], Record], rejections: _Rejections
+    rows: CsvRows, parse: Callable[[Sequence[str]], Record], rejections: _Rejections
 ) -> tuple[list[Record], set[str]]:
     """Parse a small file completely; returns the valid records and every store id it names.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from rest_framework import serializers
@@ -43,7 +44,7 @@ class TriggerReportOutput(serializers.Serializer[None]):
     report_id = serializers.CharField()
 
 
-class ReportStatusOutput(serializers.Serializer[None]):
+class ReportStatusOutput(serializers.Serializer[dict[str, Any]]):
     report_id = serializers.CharField()
     status = serializers.ChoiceField(choices=["Running", "Complete", "Failed"])
     progress = serializers.FloatField(required=False, help_text="0.0-1.0, while Running")

@@ -21,7 +21,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -126,12 +126,12 @@ def report_write_csv(
     return ReportSummary(now=now, rows=rows, seconds=time.perf_counter() - started)
 
 
-def report_create(*, as_of: datetime | None, requested_by: AbstractBaseUser | None = None) -> Report:
+def report_create(*, as_of: datetime | None, requested_by: User | None = None) -> Report:
     """A new pending report with its ``now`` fixed at this moment."""
     return Report.objects.create(as_of=report_now(as_of), requested_by=requested_by)
 
 
-def report_trigger(*, as_of: datetime | None, requested_by: AbstractBaseUser | None = None) -> Report:
+def report_trigger(*, as_of: datetime | None, requested_by: User | None = None) -> Report:
     """Create a report and queue it for a django-q2 worker."""
     report = report_create(as_of=as_of, requested_by=requested_by)
     async_task("reports.tasks.run_report", report.id, task_name=f"report-{report.id}", group="reports")

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.http import FileResponse, HttpResponseBase
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -163,7 +164,8 @@ class TriggerReportView(APIView):
         payload = TriggerReportInput(data=request.data or request.query_params)
         payload.is_valid(raise_exception=True)
         try:
-            report = report_trigger(as_of=payload.validated_data.get("as_of"), requested_by=request.user)
+            user = request.user if isinstance(request.user, User) else None
+            report = report_trigger(as_of=payload.validated_data.get("as_of"), requested_by=user)
         except NoPollsError as error:
             raise NoPolls(str(error)) from None
         return Response(
@@ -215,7 +217,7 @@ class GetReportView(APIView):
                 "started_at": report.started_at,
                 "finished_at": report.finished_at,
             }
-        return Response(ReportStatusOutput(body).data)
+        return Response(ReportStatusOutput(instance=body).data)
 
 
 class DownloadReportView(APIView):
