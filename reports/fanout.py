@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -46,7 +47,7 @@ from reports.csv_format import HEADER
 from reports.intervals import HoursRow
 from reports.models import Report, ReportShard
 from reports.selectors import StoreInputs, chunked, reported_store_ids, store_polls, store_schedules, to_instant
-from reports.services import read_snapshot, report_rows
+from reports.services import read_snapshot, report_create, report_rows
 from stores.models import Poll
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,13 @@ def _queue_shard(shard_id: int) -> None:
 
 def _queue_plan(report_id: str) -> None:
     async_task("reports.tasks.run_report", report_id, task_name=f"report-{report_id}", group="reports")
+
+
+def report_trigger(*, as_of: datetime | None, requested_by: User | None = None) -> Report:
+    """Create a report (its ``now`` fixed now) and queue its plan for a django-q2 worker."""
+    report = report_create(as_of=as_of, requested_by=requested_by)
+    _queue_plan(report.id)
+    return report
 
 
 def _fail(report_id: str, error: str) -> None:

@@ -24,7 +24,6 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from reports.csv_format import HEADER, report_row
 from reports.intervals import DEFAULT_TIMEZONE, business_intervals_for_week, store_uptime
@@ -129,13 +128,6 @@ def report_write_csv(
 def report_create(*, as_of: datetime | None, requested_by: User | None = None) -> Report:
     """A new pending report with its ``now`` fixed at this moment."""
     return Report.objects.create(as_of=report_now(as_of), requested_by=requested_by)
-
-
-def report_trigger(*, as_of: datetime | None, requested_by: User | None = None) -> Report:
-    """Create a report and queue it for a django-q2 worker."""
-    report = report_create(as_of=as_of, requested_by=requested_by)
-    async_task("reports.tasks.run_report", report.id, task_name=f"report-{report.id}", group="reports")
-    return report
 
 
 def reports_delete_older_than(*, days: int) -> int:

@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from loopmonitor.exceptions import body_too_large
 from reports.extended_csv import ExtendedCsvUnavailable, report_extended_csv_file
-from reports.fanout import report_recover
+from reports.fanout import report_recover, report_trigger
 from reports.models import Report
 from reports.serializers import (
     ReportColumnsInput,
@@ -36,7 +36,7 @@ from reports.serializers import (
     TriggerReportInput,
     TriggerReportOutput,
 )
-from reports.services import NoPollsError, report_trigger
+from reports.services import NoPollsError
 
 API_STATUS = {
     Report.Status.PENDING: "Running",

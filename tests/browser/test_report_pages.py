@@ -27,8 +27,8 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from ingestion.generator import generate_dataset
 from ingestion.services import hours_ingest, polls_ingest, timezones_ingest
+from reports.fanout import report_trigger
 from reports.models import Report
-from reports.services import report_trigger
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("isolated_reports")]
 

@@ -14,9 +14,9 @@ from django.urls import reverse
 from pytest_django.fixtures import Settings
 
 from reports.admin import elapsed_text
+from reports.fanout import report_trigger
 from reports.models import Report
 from reports.overview import bucket_index, report_overview
-from reports.services import report_trigger
 from stores.models import Poll
 from tests.factories import PollFactory, StoreFactory
 from tests.reports.conftest import HEADER

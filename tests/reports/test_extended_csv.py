@@ -18,8 +18,8 @@ from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
 from reports.extended_csv import EXTENDED_HEADER
+from reports.fanout import report_trigger
 from reports.models import Report
-from reports.services import report_trigger
 from stores.models import Poll
 from tests.factories import PollFactory, StoreFactory
 from tests.reports.conftest import CSV_AT_NOW, HEADER, BuildReportCsv
