@@ -38,10 +38,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
+from psycopg.errors import SerializationFailure
 
 from reports.csv_format import HEADER
 from reports.intervals import HoursRow
@@ -131,14 +132,39 @@ def report_plan(*, report_id: str) -> None:
         raise
 
 
+_PLAN_ATTEMPTS = 3
+
+
 def _plan(report_id: str) -> None:
+    for attempt in range(1, _PLAN_ATTEMPTS + 1):
+        try:
+            shard_ids = _plan_snapshot(report_id)
+            break
+        except OperationalError as error:
+            # The snapshot is REPEATABLE READ: a write to the report row that
+            # commits after it began (a client's poll recording its recovery
+            # visit) aborts the plan's own update of that row. Nothing was
+            # written; planning again from a new snapshot is the cure.
+            if attempt == _PLAN_ATTEMPTS or not isinstance(error.__cause__, SerializationFailure):
+                raise
+            logger.info("report %s: planning again after a concurrent update (%s)", report_id, error)
+    if shard_ids is None:
+        return
+    if not shard_ids:
+        report_assemble(report_id=report_id)
+    for shard_id in shard_ids:
+        _queue_shard(shard_id)
+
+
+def _plan_snapshot(report_id: str) -> list[int] | None:
+    """Claim the report and write its shards in one snapshot; their ids, or ``None`` if not claimable."""
     with transaction.atomic():
         _begin_planning_snapshot()
         claimed = Report.objects.filter(id=report_id, status=Report.Status.PENDING).update(
             status=Report.Status.RUNNING, started_at=timezone.now()
         )
         if not claimed:
-            return
+            return None
         report = Report.objects.get(id=report_id)
         assert report.as_of is not None
         last_poll = Poll.objects.order_by("-id").values_list("id", flat=True).first()
@@ -153,10 +179,7 @@ def _plan(report_id: str) -> None:
         )
         shard_ids = list(report.shards.order_by("index").values_list("id", flat=True))
     logger.info("report %s planned: %d stores in %d shards", report_id, len(store_ids), len(shard_ids))
-    if not shard_ids:
-        report_assemble(report_id=report_id)
-    for shard_id in shard_ids:
-        _queue_shard(shard_id)
+    return shard_ids
 
 
 def _hours_rows(hours: list[list[int]]) -> list[HoursRow]:
@@ -264,6 +287,8 @@ def report_recover(report: Report) -> Report:
     lease = timedelta(seconds=settings.REPORT_SHARD_LEASE_SECONDS)
     if now - report.created_at > timedelta(seconds=settings.REPORT_DEADLINE_SECONDS):
         _fail(report.id, f"the report did not finish within {settings.REPORT_DEADLINE_SECONDS} s")
+    elif report.status == Report.Status.PENDING and report.created_at >= now - lease:
+        pass  # its plan is queued and not overdue: no write that could collide with planning
     elif Report.objects.filter(
         Q(recovered_at__isnull=True) | Q(recovered_at__lt=now - lease), id=report.id
     ).update(recovered_at=now):
@@ -274,8 +299,7 @@ def report_recover(report: Report) -> Report:
 
 def _recover_claimed(report: Report, stale: datetime) -> None:
     if report.status == Report.Status.PENDING:
-        if report.created_at < stale:
-            _queue_plan(report.id)
+        _queue_plan(report.id)  # report_recover only gets here once the plan is overdue
         return
     abandoned = report.shards.filter(
         Q(status=ReportShard.Status.PENDING, report__started_at__lt=stale)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, time, timedelta
 
 import pytest
+from django import db
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
@@ -225,3 +227,51 @@ def test_a_report_whose_planning_fails_is_failed_at_once_with_the_reason(
     assert report.status == "failed"
     assert report.error == "planning failed: RuntimeError: catalogue unreadable"
     assert not ReportShard.objects.filter(report=report).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_row_written_while_its_plan_reads_is_planned_again_from_a_new_snapshot(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client's poll may write the report row (its recovery visit) after the
+    # plan's REPEATABLE READ snapshot began; PostgreSQL then refuses the plan's
+    # own update of that row, and the plan must start over, not fail the report.
+    report = report_create(as_of=None)
+    begin_snapshot = reports.fanout._begin_planning_snapshot
+    snapshots: list[threading.Thread] = []
+
+    def write_report_row() -> None:
+        try:
+            Report.objects.filter(id=report.id).update(recovered_at=timezone.now())
+        finally:
+            db.connection.close()
+
+    def snapshot_then_concurrent_write() -> None:
+        begin_snapshot()
+        Report.objects.filter(id=report.id).exists()  # the first read fixes the snapshot
+        if not snapshots:
+            writer = threading.Thread(target=write_report_row)
+            writer.start()
+            writer.join(timeout=1)  # SQLite's writer waits for the plan's write lock instead
+            snapshots.append(writer)
+        else:
+            snapshots.append(threading.current_thread())
+
+    monkeypatch.setattr(reports.fanout, "_begin_planning_snapshot", snapshot_then_concurrent_write)
+
+    report_plan(report_id=report.id)
+    snapshots[0].join()
+
+    report.refresh_from_db()
+    assert (report.status, report.shards_total, report.recovered_at is not None) == ("running", 1, True)
+    assert len(queued_shards) == 1
+    assert len(snapshots) == (2 if db.connection.vendor == "postgresql" else 1)
+
+
+def test_recovery_writes_nothing_for_a_report_whose_plan_is_not_yet_overdue(week_of_polls: datetime) -> None:
+    report = report_create(as_of=None)
+
+    report_recover(Report.objects.get(id=report.id))
+
+    report.refresh_from_db()
+    assert (report.status, report.recovered_at) == ("pending", None)
