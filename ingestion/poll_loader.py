@@ -179,7 +179,7 @@ def _drop_indexes_if_empty(cursor: CursorWrapper) -> list[str] | None:
         return None
     cursor.execute(
         """
-        SELECT index.indexrelid::regclass::text, constraint_.conname, constraint_.contype,
+        SELECT index.indexrelid::regclass::text, constraint_.conname,
                coalesce(pg_get_constraintdef(constraint_.oid), pg_get_indexdef(index.indexrelid))
         FROM pg_index AS index
         LEFT JOIN pg_constraint AS constraint_ ON constraint_.conindid = index.indexrelid
@@ -191,7 +191,7 @@ def _drop_indexes_if_empty(cursor: CursorWrapper) -> list[str] | None:
         [table],
     )
     rebuild: list[str] = []
-    for index_name, constraint, kind, definition in cursor.fetchall():
+    for index_name, constraint, definition in cursor.fetchall():
         if constraint is None:
             cursor.execute(f"DROP INDEX {index_name}")
             rebuild.append(definition)

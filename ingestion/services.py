@@ -25,7 +25,8 @@ from ingestion.errors import RejectedRow, Rejection
 from ingestion.fields import parse_store_id
 from ingestion.poll_loader import StagedPoll, load_polls
 from ingestion.rows import HoursRecord, TimezoneRecord, hours_from_fields, poll_from_fields, timezone_from_fields
-from stores.models import BusinessHours, Store
+from ingestion.statistics import refresh_planner_statistics
+from stores.models import BusinessHours, Poll, Store
 
 RejectSink = Callable[[Rejection], None]
 ProgressSink = Callable[[int], None]
@@ -103,6 +104,7 @@ def polls_ingest(
 
     with transaction.atomic():
         counts = load_polls(valid_polls())
+        refresh_planner_statistics(Poll, changed=counts.inserted + counts.updated)
     return IngestResult(
         kind="polls",
         path=rows.path,
@@ -182,6 +184,7 @@ def hours_ingest(
             for day, start, end in sorted(to_add[store_id])
         ]
         BusinessHours.objects.bulk_create(new, batch_size=5000)
+        refresh_planner_statistics(BusinessHours, changed=len(new) + len(stale))
     return IngestResult(
         kind="hours",
         path=rows.path,
@@ -215,6 +218,7 @@ def timezones_ingest(
         ]
         Store.objects.bulk_create(new, batch_size=2000)
         Store.objects.bulk_update(changed, ["timezone"], batch_size=2000)
+        refresh_planner_statistics(Store, changed=len(new) + len(changed))
     return IngestResult(
         kind="timezones",
         path=rows.path,

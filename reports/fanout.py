@@ -100,6 +100,7 @@ def _begin_planning_snapshot() -> None:
         cursor.execute(f"LOCK TABLE {Poll._meta.db_table} IN SHARE MODE")
 
 
+@lru_cache(maxsize=4096)
 def _microseconds(moment: time_of_day) -> int:
     return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000 + moment.microsecond
 
@@ -110,13 +111,15 @@ def _time(microseconds: int) -> time_of_day:
     return time_of_day(seconds // 3600, seconds // 60 % 60, seconds % 60, micro)
 
 
+def _hours_inputs(day: int, start: time_of_day, end: time_of_day) -> list[int]:
+    return [day, _microseconds(start), _microseconds(end)]
+
+
 def _shard_inputs(store_ids: list[str]) -> ShardInputs:
-    schedules = store_schedules(store_ids)
-    return [
-        [store_id, zone, [[row.day_of_week, _microseconds(row.start), _microseconds(row.end)] for row in hours]]
-        for store_id in store_ids
-        for zone, hours in [schedules.get(store_id, (None, []))]
-    ]
+    # The plan runs before any shard can start: it builds the JSON-ready rows
+    # directly rather than engine rows it would only convert again.
+    schedules = store_schedules(store_ids, _hours_inputs)
+    return [[store_id, *schedules.get(store_id, (None, []))] for store_id in store_ids]
 
 
 def report_plan(*, report_id: str) -> None:

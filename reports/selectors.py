@@ -11,10 +11,10 @@ is what the interval module works in.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, TypeVar
 
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -38,6 +38,11 @@ class EpochMicroseconds(models.Func):
     """
 
     output_field = models.BigIntegerField()
+    def get_db_converters(self, connection: BaseDatabaseWrapper) -> list[Any]:
+        # Both databases already return an int: with no converter Django hands
+        # the driver's rows through untouched instead of copying each of the
+        # week's ~1.8M rows into a list to apply int() (a third of a shard's time).
+        return []
 
     def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> Any:
         # EXTRACT returns numeric (exact) since PostgreSQL 14.
@@ -102,15 +107,22 @@ def chunked(store_ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield store_ids[offset : offset + size]
 
 
-Schedule = tuple[str | None, list[HoursRow]]
-"""A store's timezone name (``None``: never given) and its business-hours rows."""
+HoursOf = TypeVar("HoursOf")
+Schedule = tuple[str | None, list[HoursOf]]
+"""A store's timezone name (``None``: never given) and its business-hours rows, each made by a row factory."""
 
 
-def store_schedules(store_ids: Sequence[str]) -> dict[str, Schedule]:
-    """Zones and hours of a sorted, contiguous run of store ids, in two range queries."""
+def store_schedules(
+    store_ids: Sequence[str], row: Callable[[int, time, time], HoursOf]
+) -> dict[str, Schedule[HoursOf]]:
+    """Zones and hours of a sorted, contiguous run of store ids, in two range queries.
+
+    ``row(day, start, end)`` makes each hours row: :class:`HoursRow` for the
+    engine, or a cheaper form for a report's plan, which only copies them.
+    """
     first, last = store_ids[0], store_ids[-1]
     wanted = set(store_ids)
-    schedules: dict[str, Schedule] = {
+    schedules: dict[str, Schedule[HoursOf]] = {
         store_id: (zone, [])
         for store_id, zone in Store.objects.filter(id__gte=first, id__lte=last).values_list("id", "timezone")
         if store_id in wanted
@@ -119,8 +131,9 @@ def store_schedules(store_ids: Sequence[str]) -> dict[str, Schedule]:
         "store_id", "day_of_week", "start_time_local", "end_time_local"
     )
     for store_id, day, start, end in hours:
-        if store_id in wanted:
-            schedules[store_id][1].append(HoursRow(day, start, end))
+        schedule = schedules.get(store_id)
+        if schedule is not None:
+            schedule[1].append(row(day, start, end))
     return schedules
 
 
@@ -152,7 +165,7 @@ def store_polls(
 
 def store_inputs(now: datetime, store_ids: Sequence[str]) -> list[StoreInputs]:
     """Everything the report needs for a sorted, contiguous run of reported store ids: three queries."""
-    schedules = store_schedules(store_ids)
+    schedules = store_schedules(store_ids, HoursRow)
     polls = store_polls(now, store_ids)
     return [
         StoreInputs(store_id, *schedules.get(store_id, (None, [])), polls[store_id]) for store_id in store_ids

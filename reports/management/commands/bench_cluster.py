@@ -10,7 +10,9 @@ RSS is sampled for every process of the cluster; the largest is reported.
 from __future__ import annotations
 
 import os
+import statistics
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import psutil
@@ -45,6 +47,9 @@ class Command(BenchmarkCommand):
         parser.add_argument("--database-url", default=DEFAULT_BENCH_URL + "_cluster")
         parser.add_argument("--shard-size", type=int, default=settings.REPORT_SHARD_SIZE)
         parser.add_argument("--reuse", action="store_true", help="keep the data already in the database")
+        parser.add_argument(
+            "--repeat", type=int, default=3, help="runs per worker count (and of build_report); medians are printed"
+        )
 
     def run(self, options: dict[str, Any]) -> None:
         url = options["database_url"]
@@ -59,21 +64,26 @@ class Command(BenchmarkCommand):
             fresh_database(url)
             polls = load_dataset(data, database_url=url)
         token = demo_token(database_url=url)
-        single = manage(["build_report", "--output", os.devnull], database_url=url)
+        repeat = max(1, options["repeat"])
+        singles = [manage(["build_report", "--output", os.devnull], database_url=url) for _ in range(repeat)]
+        single = statistics.median(run.seconds for run in singles)
         self.stdout.write(
-            f"scale {options['scale']:g}: {polls:,} polls; build_report {single.seconds:.2f} s, "
-            f"peak RSS {single.peak_rss_mb:.0f} MB; shard size {options['shard_size']}"
+            f"scale {options['scale']:g}: {polls:,} polls; build_report {single:.2f} s "
+            f"(median of {repeat}: {_spread(run.seconds for run in singles)}), "
+            f"peak RSS {max(run.peak_rss_mb for run in singles):.0f} MB; shard size {options['shard_size']}"
         )
         self.stdout.write(
             f"{'workers':>7} {'trigger→Complete s':>19} {'× build_report':>15} {'speed-up':>9} "
-            f"{'peak worker RSS MB':>19}"
+            f"{'peak worker RSS MB':>19}  runs"
         )
         first: float | None = None
         for workers in (int(count) for count in options["workers"].split(",")):
-            seconds, peak = self._one_run(url, token, workers, options["shard_size"])
+            runs = [self._one_run(url, token, workers, options["shard_size"]) for _ in range(repeat)]
+            seconds = statistics.median(took for took, _ in runs)
             first = first or seconds
             self.stdout.write(
-                f"{workers:>7} {seconds:>19.2f} {seconds / single.seconds:>15.2f} {first / seconds:>9.2f} {peak:>19.0f}"
+                f"{workers:>7} {seconds:>19.2f} {seconds / single:>15.2f} {first / seconds:>9.2f} "
+                f"{max(peak for _, peak in runs):>19.0f}  {_spread(took for took, _ in runs)}"
             )
 
     def _one_run(self, database_url: str, token: str, workers: int, shard_size: int) -> tuple[float, float]:
@@ -86,3 +96,7 @@ class Command(BenchmarkCommand):
         if state["status"] != "Complete":
             raise BenchmarkError(f"report ended {state['status']}: {state.get('error')}")
         return seconds, rss.max_mb
+
+
+def _spread(seconds: Iterable[float]) -> str:
+    return " ".join(f"{value:.2f}" for value in sorted(seconds))
