@@ -291,7 +291,9 @@ def report_recover(report: Report) -> Report:
     if now - report.created_at > timedelta(seconds=settings.REPORT_DEADLINE_SECONDS):
         _fail(report.id, f"the report did not finish within {settings.REPORT_DEADLINE_SECONDS} s")
     elif report.status == Report.Status.PENDING and report.created_at >= now - lease:
-        pass  # its plan is queued and not overdue: no write that could collide with planning
+        return report  # its plan is queued and not overdue: no write that could collide with planning
+    elif report.recovered_at is not None and report.recovered_at >= now - lease:
+        return report  # looked at within the lease: the common case of a client polling, no query
     elif Report.objects.filter(
         Q(recovered_at__isnull=True) | Q(recovered_at__lt=now - lease), id=report.id
     ).update(recovered_at=now):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import pytest
 from django import db
@@ -275,3 +276,15 @@ def test_recovery_writes_nothing_for_a_report_whose_plan_is_not_yet_overdue(week
 
     report.refresh_from_db()
     assert (report.status, report.recovered_at) == ("pending", None)
+
+
+def test_a_client_polling_within_the_lease_costs_recovery_no_query(
+    week_of_polls: datetime, queued_shards: list[int], django_assert_num_queries: Any
+) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    report_recover(Report.objects.get(id=report.id))  # the first look records itself
+    polled = Report.objects.get(id=report.id)
+
+    with django_assert_num_queries(0):
+        assert report_recover(polled) is polled
