@@ -10,6 +10,7 @@ ORM broker, which is what ``make run`` uses. Production sets ``DATABASE_URL``
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -98,12 +99,17 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "loopmonitor.wsgi.application"
 
+# A qcluster worker runs one task per shard and keeps its connection between
+# them: a new one (a forked backend with cold caches) cost ~70 ms a task. Not
+# the web server: runserver serves each request on a thread of its own, whose
+# persistent connection would outlive it (60 polling clients exhausted
+# PostgreSQL's 100 connections).
+RUNS_WORKERS = sys.argv[1:2] == ["qcluster"]
+
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        # Persistent connections: a worker runs one task per shard, and a new
-        # connection (a forked backend with cold caches) per task cost ~70 ms each.
-        conn_max_age=env_int("CONN_MAX_AGE", 60),
+        conn_max_age=env_int("CONN_MAX_AGE", 60 if RUNS_WORKERS else 0),
         conn_health_checks=True,
     )
 }
