@@ -99,6 +99,14 @@ def manage(args: list[str], *, database_url: str, extra_env: dict[str, str] | No
     return Measured(seconds, usage.ru_maxrss / 1024, stdout, stderr)
 
 
+def benchmark_database_name(database_url: str, *, doing: str) -> str:
+    """The PostgreSQL database's name, if it is a throw-away benchmark database (its name contains ``bench``)."""
+    name: str = dj_database_url.parse(database_url)["NAME"]
+    if "bench" not in name:
+        raise BenchmarkError(f"refusing to {doing} database {name!r}: a benchmark database name must contain 'bench'")
+    return name
+
+
 def fresh_database(database_url: str) -> None:
     """Drop and recreate the benchmark database, then migrate it."""
     config = dj_database_url.parse(database_url)
@@ -106,9 +114,7 @@ def fresh_database(database_url: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{config['NAME']}{suffix}").unlink(missing_ok=True)
     else:
-        name = config["NAME"]
-        if "bench" not in name:
-            raise BenchmarkError(f"refusing to drop database {name!r}: a benchmark database name must contain 'bench'")
+        name = benchmark_database_name(database_url, doing="drop")
         admin = psycopg.connect(
             host=config["HOST"] or None,
             port=config["PORT"] or None,

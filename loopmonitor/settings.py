@@ -176,9 +176,10 @@ LOGGING = {
 # Redis when REDIS_URL is set. `retry` must exceed `timeout`, which must
 # exceed the longest report.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+Q_WORKERS = env_int("Q_WORKERS", 1 if IS_SQLITE else (os.cpu_count() or 1))
 Q_CLUSTER: dict[str, object] = {
     "name": os.environ.get("Q_CLUSTER_NAME", "loopmonitor"),
-    "workers": env_int("Q_WORKERS", 1 if IS_SQLITE else (os.cpu_count() or 1)),
+    "workers": Q_WORKERS,
     # A task is one shard (about a second per 2,000 stores), a plan or an assembly.
     "timeout": env_int("Q_TIMEOUT", 300),
     "retry": env_int("Q_RETRY", 360),

@@ -26,6 +26,7 @@ from loopmonitor.benchmarking import (
     BenchmarkError,
     PeakRss,
     RunningService,
+    benchmark_database_name,
     dataset,
     demo_token,
     fresh_database,
@@ -58,8 +59,16 @@ class Command(BenchmarkCommand):
         data = dataset(options["scale"], options["seed"], None)
         self.stdout.write(f"machine: {machine()}")
         if options["reuse"]:
+            benchmark_database_name(url, doing="clear the queue of")
             with psycopg.connect(url) as database:
                 polls = database.execute("SELECT count(*) FROM stores_poll").fetchone()[0]  # type: ignore[index]
+                # Tasks and reports left by an earlier run (or a load test) on this
+                # throw-away database would be worked off before the timed report.
+                database.execute("DELETE FROM django_q_ormq")
+                database.execute(
+                    "UPDATE reports_report SET status = 'failed', error = 'left over from an earlier benchmark run' "
+                    "WHERE status IN ('pending', 'running')"
+                )
         else:
             fresh_database(url)
             polls = load_dataset(data, database_url=url)
