@@ -121,7 +121,9 @@ def _load_postgresql(polls: Iterable[StagedPoll]) -> PollCounts:
 
     Merging chunk by chunk, in file order and in one transaction, is the
     same as loading the chunks as files one after the other, so a later row
-    still wins and the whole file still commits or rolls back as one.
+    still wins and the whole file still commits or rolls back as one. Into
+    an empty table the chunks are appended instead and the indexes built
+    once at the end (see ``_drop_indexes_if_empty``).
     """
     staged = inserted = updated = 0
     batches = _CopyBatches(polls)

@@ -38,6 +38,7 @@ class EpochMicroseconds(models.Func):
     """
 
     output_field = models.BigIntegerField()
+
     def get_db_converters(self, connection: BaseDatabaseWrapper) -> list[Any]:
         # Both databases already return an int: with no converter Django hands
         # the driver's rows through untouched instead of copying each of the
