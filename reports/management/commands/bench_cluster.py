@@ -1,10 +1,12 @@
 """``manage.py bench_cluster``: trigger-to-Complete over HTTP with 1, 2, … django-q2 workers.
 
-For each scale, loads generated data into a fresh PostgreSQL benchmark
-database once, times ``build_report`` on it, then for each worker count
+Loads generated data into a fresh PostgreSQL benchmark database once, then
+runs rounds: each times ``build_report`` on it, then for each worker count
 starts a real web server and a real ``qcluster`` (each its own process, as
 in production), triggers a report over HTTP and polls until Complete. Peak
 RSS is sampled for every process of the cluster; the largest is reported.
+Besides medians it prints each count's median ratio to the first count's
+run of the same round, which a drift of the machine's speed cancels out of.
 """
 
 from __future__ import annotations
@@ -49,7 +51,10 @@ class Command(BenchmarkCommand):
         parser.add_argument("--shard-size", type=int, default=settings.REPORT_SHARD_SIZE)
         parser.add_argument("--reuse", action="store_true", help="keep the data already in the database")
         parser.add_argument(
-            "--repeat", type=int, default=3, help="runs per worker count (and of build_report); medians are printed"
+            "--repeat",
+            type=int,
+            default=3,
+            help="rounds of build_report and one run per worker count; medians are printed",
         )
 
     def run(self, options: dict[str, Any]) -> None:
@@ -60,6 +65,7 @@ class Command(BenchmarkCommand):
         self.stdout.write(f"machine: {machine()}")
         if options["reuse"]:
             benchmark_database_name(url, doing="clear the queue of")
+            manage(["migrate", "--no-input", "-v0"], database_url=url)  # the code may have moved on since it was loaded
             with psycopg.connect(url) as database:
                 polls = database.execute("SELECT count(*) FROM stores_poll").fetchone()[0]  # type: ignore[index]
                 # Tasks and reports left by an earlier run (or a load test) on this
@@ -73,26 +79,38 @@ class Command(BenchmarkCommand):
             fresh_database(url)
             polls = load_dataset(data, database_url=url)
         token = demo_token(database_url=url)
-        repeat = max(1, options["repeat"])
-        singles = [manage(["build_report", "--output", os.devnull], database_url=url) for _ in range(repeat)]
-        single = statistics.median(run.seconds for run in singles)
+        counts = [int(count) for count in options["workers"].split(",")]
+        # Rounds, not one worker count after another: this machine's speed
+        # drifts by tens of percent over minutes, and a drift should slow every
+        # configuration it overlaps alike, not whichever happened to run then.
+        singles: list[float] = []
+        runs: dict[int, list[tuple[float, float]]] = {workers: [] for workers in counts}
+        single_rss = 0.0
+        for _ in range(max(1, options["repeat"])):
+            single = manage(["build_report", "--output", os.devnull], database_url=url)
+            singles.append(single.seconds)
+            single_rss = max(single_rss, single.peak_rss_mb)
+            for workers in counts:
+                runs[workers].append(self._one_run(url, token, workers, options["shard_size"]))
+        single_median = statistics.median(singles)
         self.stdout.write(
-            f"scale {options['scale']:g}: {polls:,} polls; build_report {single:.2f} s "
-            f"(median of {repeat}: {_spread(run.seconds for run in singles)}), "
-            f"peak RSS {max(run.peak_rss_mb for run in singles):.0f} MB; shard size {options['shard_size']}"
+            f"scale {options['scale']:g}: {polls:,} polls; build_report {single_median:.2f} s "
+            f"(median of {len(singles)}: {_spread(singles)}), "
+            f"peak RSS {single_rss:.0f} MB; shard size {options['shard_size']}"
         )
         self.stdout.write(
-            f"{'workers':>7} {'trigger→Complete s':>19} {'× build_report':>15} {'speed-up':>9} "
+            f"{'workers':>7} {'trigger→Complete s':>19} {'× build_report':>15} {'× first count':>14} "
             f"{'peak worker RSS MB':>19}  runs"
         )
-        first: float | None = None
-        for workers in (int(count) for count in options["workers"].split(",")):
-            runs = [self._one_run(url, token, workers, options["shard_size"]) for _ in range(repeat)]
-            seconds = statistics.median(took for took, _ in runs)
-            first = first or seconds
+        first = counts[0]
+        for workers in counts:
+            seconds = [took for took, _ in runs[workers]]
+            median = statistics.median(seconds)
+            # Each round's own ratio to the first count's run of that round: drift cancels out.
+            ratio = statistics.median(took / base for took, (base, _) in zip(seconds, runs[first], strict=True))
             self.stdout.write(
-                f"{workers:>7} {seconds:>19.2f} {seconds / single:>15.2f} {first / seconds:>9.2f} "
-                f"{max(peak for _, peak in runs):>19.0f}  {_spread(took for took, _ in runs)}"
+                f"{workers:>7} {median:>19.2f} {median / single_median:>15.2f} {ratio:>14.2f} "
+                f"{max(peak for _, peak in runs[workers]):>19.0f}  {_spread(seconds)}"
             )
 
     def _one_run(self, database_url: str, token: str, workers: int, shard_size: int) -> tuple[float, float]:
