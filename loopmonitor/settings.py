@@ -131,6 +131,16 @@ if IS_SQLITE:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 
+# A second connection to the same database, for a report's plan: it holds one
+# snapshot open for reading while the default connection commits and queues
+# each shard, so workers start on the first shard before the plan is over.
+# It only reads: on SQLite a deferred transaction, which takes no write lock.
+DATABASES["reader"] = {
+    **DATABASES["default"],
+    "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), **({"transaction_mode": "DEFERRED"} if IS_SQLITE else {})},
+    "TEST": {"MIRROR": "default"},
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

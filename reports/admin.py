@@ -69,7 +69,18 @@ class ReportShardInline(admin.TabularInline):  # type: ignore[type-arg]
     """A report's shards, read-only; their inputs and rows (large) are not loaded."""
 
     model = ReportShard
-    fields = ("index", "stores", "status", "attempts", "claimed_by", "claimed_at", "finished_at", "seconds", "error")
+    fields = (
+        "plan_attempt",
+        "index",
+        "stores",
+        "status",
+        "attempts",
+        "claimed_by",
+        "claimed_at",
+        "finished_at",
+        "seconds",
+        "error",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False

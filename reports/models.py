@@ -40,6 +40,10 @@ class Report(models.Model):
     max_poll_id = models.BigIntegerField(
         null=True, blank=True, help_text="Polls stored after planning (higher ids) are not part of this report."
     )
+    plan_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a plan claimed the report; only the latest plan's shards count."
+    )
+    planned_at = models.DateTimeField(null=True, blank=True, help_text="When the plan had written every shard.")
     assembling_since = models.DateTimeField(null=True, blank=True)
     recovered_at = models.DateTimeField(null=True, blank=True, help_text="Last time recovery looked at it.")
     rows = models.PositiveIntegerField(null=True, blank=True)
@@ -65,6 +69,10 @@ class Report(models.Model):
     def is_finished(self) -> bool:
         return self.status in (self.Status.COMPLETE, self.Status.FAILED)
 
+    def planned_shards(self) -> models.QuerySet[ReportShard]:
+        """The shards of the report's latest plan, in CSV order; an abandoned plan's leftovers are not among them."""
+        return self.shards.filter(plan_attempt=self.plan_attempts).order_by("index")
+
 
 class ReportShard(models.Model):
     """One slice of a report's stores, computed by whichever worker claims it.
@@ -74,7 +82,9 @@ class ReportShard(models.Model):
     report was planned (``inputs``), so every shard of a report sees one
     snapshot however long the report takes. Its result (``rows_csv``) is
     stored with its ``complete`` status in one update, so a shard run twice
-    is counted once.
+    is counted once. A plan whose worker died half-way is planned again from
+    scratch; the new plan's shards carry the next ``plan_attempt``, and the
+    old ones are ignored.
     """
 
     class Status(models.TextChoices):
@@ -84,9 +94,10 @@ class ReportShard(models.Model):
         FAILED = "failed", "Failed"
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="shards")
+    plan_attempt = models.PositiveSmallIntegerField(default=1, help_text="The report's plan that wrote this shard.")
     index = models.PositiveIntegerField()
     stores = models.PositiveIntegerField()
-    inputs = models.JSONField(help_text="{store_id: [timezone, [[day, start, end], ...]]} at planning time")
+    inputs = models.JSONField(help_text="[[store_id, timezone, [[day, start, end], ...]], ...] at planning time")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -97,8 +108,10 @@ class ReportShard(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["report", "index"]
-        constraints = [models.UniqueConstraint(fields=["report", "index"], name="report_shard_index_unique")]
+        ordering = ["report", "plan_attempt", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "plan_attempt", "index"], name="report_shard_index_unique")
+        ]
 
     def __str__(self) -> str:
         return f"shard {self.index} of {self.report_id} ({self.status})"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Exists, Max, OuterRef, Subquery
 from django.db.models.sql.compiler import SQLCompiler
@@ -83,14 +83,15 @@ def polls_in_week(now: datetime) -> models.QuerySet[Poll]:
     return Poll.objects.filter(timestamp_utc__gte=now - WEEK, timestamp_utc__lte=now)
 
 
-def reported_store_ids(now: datetime) -> list[str]:
+def reported_store_ids(now: datetime, *, using: str = DEFAULT_DB_ALIAS) -> list[str]:
     """Every store that gets a row: at least one poll in the week window, sorted.
 
     One index range probe per store, so the cost follows the number of
     stores, not the number of polls kept.
     """
     polled = polls_in_week(now).filter(store=OuterRef("pk"))
-    return list(Store.objects.filter(Exists(polled)).order_by("id").values_list("id", flat=True))
+    stores = Store.objects.using(using).filter(Exists(polled))
+    return list(stores.order_by("id").values_list("id", flat=True))
 
 
 @dataclass(slots=True)
@@ -114,7 +115,7 @@ Schedule = tuple[str | None, list[HoursOf]]
 
 
 def store_schedules(
-    store_ids: Sequence[str], row: Callable[[int, time, time], HoursOf]
+    store_ids: Sequence[str], row: Callable[[int, time, time], HoursOf], *, using: str = DEFAULT_DB_ALIAS
 ) -> dict[str, Schedule[HoursOf]]:
     """Zones and hours of a sorted, contiguous run of store ids, in two range queries.
 
@@ -125,11 +126,15 @@ def store_schedules(
     wanted = set(store_ids)
     schedules: dict[str, Schedule[HoursOf]] = {
         store_id: (zone, [])
-        for store_id, zone in Store.objects.filter(id__gte=first, id__lte=last).values_list("id", "timezone")
+        for store_id, zone in Store.objects.using(using)
+        .filter(id__gte=first, id__lte=last)
+        .values_list("id", "timezone")
         if store_id in wanted
     }
-    hours = BusinessHours.objects.filter(store_id__gte=first, store_id__lte=last).values_list(
-        "store_id", "day_of_week", "start_time_local", "end_time_local"
+    hours = (
+        BusinessHours.objects.using(using)
+        .filter(store_id__gte=first, store_id__lte=last)
+        .values_list("store_id", "day_of_week", "start_time_local", "end_time_local")
     )
     for store_id, day, start, end in hours:
         schedule = schedules.get(store_id)
@@ -168,6 +173,4 @@ def store_inputs(now: datetime, store_ids: Sequence[str]) -> list[StoreInputs]:
     """Everything the report needs for a sorted, contiguous run of reported store ids: three queries."""
     schedules = store_schedules(store_ids, HoursRow)
     polls = store_polls(now, store_ids)
-    return [
-        StoreInputs(store_id, *schedules.get(store_id, (None, [])), polls[store_id]) for store_id in store_ids
-    ]
+    return [StoreInputs(store_id, *schedules.get(store_id, (None, [])), polls[store_id]) for store_id in store_ids]

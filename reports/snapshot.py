@@ -36,8 +36,8 @@ _LIVE_CHUNK = 1000
 
 
 def report_has_snapshot(report: Report) -> bool:
-    """Whether the report's planned inputs are stored: planning sets ``max_poll_id`` and writes the shards."""
-    return report.max_poll_id is not None
+    """Whether the report's planned inputs are stored: ``planned_at`` is set once its plan has written every shard."""
+    return report.planned_at is not None
 
 
 def _time_of_day(microseconds: int) -> time:
@@ -61,7 +61,7 @@ def report_store_inputs(report: Report, *, only: str | None = None) -> Iterator[
     if not report_has_snapshot(report):
         yield from _live_store_inputs(report, only)
         return
-    for planned in report.shards.order_by("index").values_list("inputs", flat=True).iterator(chunk_size=1):
+    for planned in report.planned_shards().values_list("inputs", flat=True).iterator(chunk_size=1):
         stores = _planned_stores(planned, only)
         if not stores:
             continue

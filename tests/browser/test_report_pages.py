@@ -30,7 +30,11 @@ from ingestion.services import hours_ingest, polls_ingest, timezones_ingest
 from reports.fanout import report_trigger
 from reports.models import Report
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("isolated_reports")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, databases=["default", "reader"]),
+    pytest.mark.usefixtures("isolated_reports"),
+]
 
 PASSWORD = "a-long-enough-password"
 

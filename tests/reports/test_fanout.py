@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from django import db
 from django.utils import timezone
+from django_q.models import OrmQ
 from pytest_django.fixtures import Settings
 
 import reports.fanout
-from reports.fanout import report_plan, report_recover, shard_run
+from reports.fanout import report_assemble, report_plan, report_recover, shard_run
 from reports.models import Report, ReportShard
 from reports.services import report_create
 from stores.models import BusinessHours
@@ -215,7 +216,7 @@ def test_data_loaded_after_planning_does_not_change_the_report(
 def test_a_report_whose_planning_fails_is_failed_at_once_with_the_reason(
     week_of_polls: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(now: datetime) -> list[str]:
+    def broken(now: datetime, **kwargs: Any) -> list[str]:
         raise RuntimeError("catalogue unreadable")
 
     monkeypatch.setattr(reports.fanout, "reported_store_ids", broken)
@@ -230,43 +231,148 @@ def test_a_report_whose_planning_fails_is_failed_at_once_with_the_reason(
     assert not ReportShard.objects.filter(report=report).exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_report_row_written_while_its_plan_reads_is_planned_again_from_a_new_snapshot(
-    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.usefixtures("two_store_shards")
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+def test_each_shard_is_committed_and_queued_while_the_plan_reads_on(
+    week_of_polls: datetime, monkeypatch: pytest.MonkeyPatch, run_queued_tasks: RunQueuedTasks
 ) -> None:
-    # A client's poll may write the report row (its recovery visit) after the
-    # plan's REPEATABLE READ snapshot began; PostgreSQL then refuses the plan's
-    # own update of that row, and the plan must start over, not fail the report.
+    # What another worker sees, on a connection of its own, each time the plan
+    # starts reading a shard's inputs; meanwhile a client's poll writes the
+    # report row, which must not disturb the plan's snapshot.
     report = report_create(as_of=None)
-    begin_snapshot = reports.fanout._begin_planning_snapshot
-    snapshots: list[threading.Thread] = []
+    seen: list[tuple[int, int, bool]] = []
+    read_inputs = reports.fanout._shard_inputs
 
-    def write_report_row() -> None:
+    def look_from_elsewhere() -> None:
         try:
             Report.objects.filter(id=report.id).update(recovered_at=timezone.now())
+            planned = Report.objects.get(id=report.id).planned_at is not None
+            seen.append((ReportShard.objects.filter(report=report).count(), OrmQ.objects.count(), planned))
         finally:
             db.connection.close()
 
-    def snapshot_then_concurrent_write() -> None:
-        begin_snapshot()
-        Report.objects.filter(id=report.id).exists()  # the first read fixes the snapshot
-        if not snapshots:
-            writer = threading.Thread(target=write_report_row)
-            writer.start()
-            writer.join(timeout=1)  # SQLite's writer waits for the plan's write lock instead
-            snapshots.append(writer)
-        else:
-            snapshots.append(threading.current_thread())
+    def inputs_seen_from_elsewhere(store_ids: list[str], using: str) -> Any:
+        other_worker = threading.Thread(target=look_from_elsewhere)
+        other_worker.start()
+        other_worker.join()
+        return read_inputs(store_ids, using)
 
-    monkeypatch.setattr(reports.fanout, "_begin_planning_snapshot", snapshot_then_concurrent_write)
+    monkeypatch.setattr(reports.fanout, "_shard_inputs", inputs_seen_from_elsewhere)
 
     report_plan(report_id=report.id)
-    snapshots[0].join()
+
+    assert seen == [(0, 0, False), (1, 1, False), (2, 2, False)]
+    assert run_queued_tasks() == 3
+    report.refresh_from_db()
+    assert (report.status, report.shards_done, report.recovered_at is not None) == ("complete", 3, True)
+    assert csv_of(report) == CSV_AT_NOW
+
+
+class WorkerKilled(BaseException):
+    """A worker process dying mid-task: nothing in the task gets to handle it."""
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_a_plan_whose_worker_died_half_way_is_planned_again_and_only_the_new_plan_counts(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = report_create(as_of=None)
+    queued_plans: list[str] = []
+    monkeypatch.setattr(reports.fanout, "_queue_plan", queued_plans.append)
+    read_inputs = reports.fanout._shard_inputs
+
+    def dies_at_the_second_shard(store_ids: list[str], using: str) -> Any:
+        if queued_shards:
+            raise WorkerKilled
+        return read_inputs(store_ids, using)
+
+    monkeypatch.setattr(reports.fanout, "_shard_inputs", dies_at_the_second_shard)
+    with pytest.raises(WorkerKilled):
+        report_plan(report_id=report.id)
+    monkeypatch.setattr(reports.fanout, "_shard_inputs", read_inputs)
+    orphan = queued_shards.pop()
+    report.refresh_from_db()
+    assert (report.status, report.planned_at, report.shards_total, report.plan_attempts) == ("running", None, 3, 1)
+
+    report_recover(Report.objects.get(id=report.id))
+    assert queued_plans == []  # within the lease the plan may still be alive
+    Report.objects.filter(id=report.id).update(started_at=timezone.now() - timedelta(minutes=10), recovered_at=None)
+    report_recover(Report.objects.get(id=report.id))
+    assert queued_plans == [report.id]
+
+    report_plan(report_id=report.id)
+    for shard_id in [orphan, *queued_shards]:
+        shard_run(shard_id=shard_id)
 
     report.refresh_from_db()
-    assert (report.status, report.shards_total, report.recovered_at is not None) == ("running", 1, True)
-    assert len(queued_shards) == 1
-    assert len(snapshots) == (2 if db.connection.vendor == "postgresql" else 1)
+    assert (report.status, report.plan_attempts, report.shards_done) == ("complete", 2, 3)
+    assert ReportShard.objects.get(id=orphan).status == "pending"  # its plan was replaced: never claimed
+    assert csv_of(report) == CSV_AT_NOW
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_a_plan_presumed_dead_that_was_only_slow_counts_for_nothing(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = report_create(as_of=None)
+    read_inputs = reports.fanout._shard_inputs
+
+    def replaced_after_its_first_shard(store_ids: list[str], using: str) -> Any:
+        if len(queued_shards) == 1:
+            monkeypatch.setattr(reports.fanout, "_shard_inputs", read_inputs)
+            Report.objects.filter(id=report.id).update(started_at=timezone.now() - timedelta(minutes=10))
+            report_plan(report_id=report.id)  # the next plan, while this one stalls
+        return read_inputs(store_ids, using)
+
+    monkeypatch.setattr(reports.fanout, "_shard_inputs", replaced_after_its_first_shard)
+
+    report_plan(report_id=report.id)  # writes its last two shards after the next plan is done
+
+    shards = ReportShard.objects.filter(report=report)
+    assert sorted(shards.values_list("plan_attempt", flat=True)) == [1, 1, 1, 2, 2, 2]
+    for shard_id in queued_shards:
+        shard_run(shard_id=shard_id)
+    report.refresh_from_db()
+    assert (report.status, report.plan_attempts, report.shards_done, report.stores_done) == ("complete", 2, 3, 5)
+    assert set(shards.filter(plan_attempt=1).values_list("status", flat=True)) == {"pending"}
+    assert csv_of(report) == CSV_AT_NOW
+
+
+def test_a_running_report_that_no_plan_started_is_planned_by_recovery(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = report_create(as_of=None)
+    Report.objects.filter(id=report.id).update(status="running")  # as made by hand, or in the admin
+    queued_plans: list[str] = []
+    monkeypatch.setattr(reports.fanout, "_queue_plan", queued_plans.append)
+
+    report_recover(Report.objects.get(id=report.id))
+    assert queued_plans == [report.id]
+    report_plan(report_id=report.id)
+    for shard_id in queued_shards:
+        shard_run(shard_id=shard_id)
+
+    assert csv_of(report) == CSV_AT_NOW
+
+
+def test_a_plan_abandoned_too_often_fails_the_report(week_of_polls: datetime, queued_shards: list[int]) -> None:
+    report = report_create(as_of=None)
+    long_ago = timezone.now() - timedelta(minutes=10)
+    Report.objects.filter(id=report.id).update(status="running", plan_attempts=3, started_at=long_ago)
+
+    report = report_recover(Report.objects.get(id=report.id))
+
+    assert (report.status, report.error) == ("failed", "planning was abandoned 3 times (workers died)")
+
+
+def test_a_report_is_not_assembled_before_its_plan_has_written_every_shard(week_of_polls: datetime) -> None:
+    report = report_create(as_of=None)
+    assert reports.fanout._claim_plan(report.id) is not None  # no shard written yet: 0 of 0 done
+
+    report_assemble(report_id=report.id)
+
+    report.refresh_from_db()
+    assert (report.status, report.assembling_since, report.csv_file.name) == ("running", None, "")
 
 
 def test_recovery_writes_nothing_for_a_report_whose_plan_is_not_yet_overdue(week_of_polls: datetime) -> None:

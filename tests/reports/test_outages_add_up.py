@@ -26,7 +26,10 @@ from reports.outages import store_week_in_report
 from reports.selectors import store_inputs, to_instant
 from reports.services import zone
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("isolated_reports", "q_sync")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases=["default", "reader"]),
+    pytest.mark.usefixtures("isolated_reports", "q_sync"),
+]
 
 WINDOWS = [
     ("last_hour", HOUR, SECONDS_PER_MINUTE, "downtime_last_hour"),

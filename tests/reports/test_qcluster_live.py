@@ -40,7 +40,7 @@ from tests.reports.conftest import CSV_AT_NOW, CSV_TWO_DAYS_AGO, BuildReportCsv
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, databases=["default", "reader"]),
     pytest.mark.usefixtures("isolated_reports"),
 ]
 

@@ -42,7 +42,7 @@ def csv_body(response: Any) -> str:
     return b"".join(response.streaming_content).decode("utf-8")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
 @pytest.mark.usefixtures("q_sync")
 def test_a_triggered_report_is_run_by_django_q_and_downloads_as_the_build_report_csv(
     api_client: APIClient, week_of_polls: datetime, build_report_csv: BuildReportCsv
@@ -63,7 +63,7 @@ def test_a_triggered_report_is_run_by_django_q_and_downloads_as_the_build_report
     assert not Failure.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
 def test_a_queued_report_reads_running_until_the_workers_finish_it(
     api_client: APIClient, week_of_polls: datetime, run_queued_tasks: RunQueuedTasks
 ) -> None:
@@ -81,7 +81,7 @@ def test_a_queued_report_reads_running_until_the_workers_finish_it(
     assert OrmQ.objects.count() == 0
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
 def test_progress_rises_while_the_workers_run_and_the_report_ends_complete(
     api_client: APIClient, week_of_polls: datetime, run_queued_tasks: RunQueuedTasks, settings: Settings
 ) -> None:
@@ -105,7 +105,7 @@ def test_progress_rises_while_the_workers_run_and_the_report_ends_complete(
     assert any(0.0 < progress < 1.0 for progress in running)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
 def test_two_reports_triggered_together_both_complete_with_their_own_csv(
     api_client: APIClient, week_of_polls: datetime, run_queued_tasks: RunQueuedTasks, build_report_csv: BuildReportCsv
 ) -> None:
