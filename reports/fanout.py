@@ -51,10 +51,10 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from reports.csv_format import HEADER
-from reports.intervals import HoursRow
 from reports.models import Report, ReportShard
 from reports.selectors import StoreInputs, chunked, reported_store_ids, store_polls, store_schedules, to_instant
 from reports.services import read_snapshot, report_create, report_rows
+from reports.snapshot import planned_hours
 from stores.models import Poll
 
 logger = logging.getLogger(__name__)
@@ -130,12 +130,6 @@ def _planning_snapshot() -> Iterator[str]:
 @lru_cache(maxsize=4096)
 def _microseconds(moment: time_of_day) -> int:
     return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000 + moment.microsecond
-
-
-@lru_cache(maxsize=4096)
-def _time(microseconds: int) -> time_of_day:
-    seconds, micro = divmod(microseconds, 1_000_000)
-    return time_of_day(seconds // 3600, seconds // 60 % 60, seconds % 60, micro)
 
 
 def _hours_inputs(day: int, start: time_of_day, end: time_of_day) -> list[int]:
@@ -231,12 +225,10 @@ def _write_shards(report: Report, reader: str) -> bool:
     return bool(this_plan.update(planned_at=timezone.now()))
 
 
-def _hours_rows(hours: list[list[int]]) -> list[HoursRow]:
-    return [HoursRow(day, _time(start), _time(end)) for day, start, end in hours]
-
-
 def _inputs_of(shard: ReportShard, polls: dict[str, list[tuple[int, bool]]]) -> list[StoreInputs]:
-    return [StoreInputs(store_id, zone, _hours_rows(hours), polls[store_id]) for store_id, zone, hours in shard.inputs]
+    return [
+        StoreInputs(store_id, zone, planned_hours(hours), polls[store_id]) for store_id, zone, hours in shard.inputs
+    ]
 
 
 def shard_compute(shard: ReportShard, *, now: datetime, max_poll_id: int | None) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import time
+from functools import lru_cache
 from typing import Any
 
 from reports.intervals import HoursRow
@@ -40,17 +41,21 @@ def report_has_snapshot(report: Report) -> bool:
     return report.planned_at is not None
 
 
+@lru_cache(maxsize=4096)
 def _time_of_day(microseconds: int) -> time:
     seconds, micro = divmod(microseconds, _MICROSECONDS_PER_SECOND)
     return time(seconds // 3600, seconds // 60 % 60, seconds % 60, micro)
 
 
+def planned_hours(hours: list[list[int]]) -> list[HoursRow]:
+    """A planned store's ``[[day, start, end], ...]``, times as microseconds after midnight, as engine rows."""
+    return [HoursRow(day, _time_of_day(start), _time_of_day(end)) for day, start, end in hours]
+
+
 def _planned_stores(planned: list[Any], only: str | None) -> list[tuple[str, str | None, list[HoursRow]]]:
-    """One shard's ``[store_id, zone, [[day, start, end], ...]]`` entries, times as microseconds after midnight."""
+    """One shard's ``[store_id, zone, [[day, start, end], ...]]`` entries, restricted to ``only`` when given."""
     return [
-        (store_id, zone, [HoursRow(day, _time_of_day(start), _time_of_day(end)) for day, start, end in hours])
-        for store_id, zone, hours in planned
-        if only is None or store_id == only
+        (store_id, zone, planned_hours(hours)) for store_id, zone, hours in planned if only is None or store_id == only
     ]
 
 
