@@ -7,7 +7,7 @@ the same service the ``ingest`` command uses, :func:`~ingestion.services.hours_i
 or :func:`~ingestion.services.timezones_ingest`. So the header spellings
 (``day``/``dayOfWeek``/``day_of_week``), every field rule, the rejection of a
 bad row with its editor line and reason while the rest loads, the hours rule
-(replace the whole schedule of each store the file names) and the whole-file
+(replace the whole schedule of each store with an accepted row) and the whole-file
 errors (empty, not UTF-8 text, a column missing: nothing stored) are the
 command's own code, not a second copy of the rules.
 
@@ -142,7 +142,7 @@ class HoursImportMixin(IngestImportMixin):
     import_columns = "store_id, day (or dayOfWeek, day_of_week), start_time_local, end_time_local"
     import_rules = (
         "The whole schedule of every store the file names is replaced by the file's rows for it; "
-        "other stores keep theirs. A store whose every row is rejected is left with no rows (open 24x7)."
+        "other stores keep theirs, and so does a store whose every row in the file is rejected."
     )
     # Loading replaces schedules, i.e. deletes rows.
     import_permissions = ("add", "delete")

@@ -56,6 +56,8 @@ class IngestResult:
     updated: int
     removed: int
     seconds: float
+    kept: int = 0
+    """Hours only: stores whose every row was rejected, so their schedule was left as it was."""
 
     @property
     def stored(self) -> int:
@@ -65,7 +67,10 @@ class IngestResult:
         changes = f"{self.inserted} new, {self.updated} changed"
         if self.kind == "hours":
             changes += f", {self.removed} removed"
-        return f"{self.kind}: {self.read} read, {changes}, {self.rejected} rejected in {self.seconds:.1f} s"
+        summary = f"{self.kind}: {self.read} read, {changes}, {self.rejected} rejected in {self.seconds:.1f} s"
+        if self.kept:
+            summary += f"; {self.kept} stores kept their schedule (every row for them was rejected)"
+        return summary
 
 
 def _ignore(_: object) -> None:
@@ -120,24 +125,23 @@ def polls_ingest(
 def _parse_all(
     rows: CsvRows, parse: Callable[[Sequence[str]], Record], rejections: _Rejections
 ) -> tuple[list[Record], set[str]]:
-    """Parse a small file completely; returns the valid records and every store id it names.
+    """Parse a small file completely; returns the valid records and the readable store ids of rejected rows.
 
-    A rejected row still names its store when its store id is readable: the
-    hours rule replaces the schedule of every store the file names.
+    The hours rule needs both: a store with accepted rows gets them as its
+    schedule, a store named only by rejected rows keeps the one it had.
     """
     records: list[Record] = []
-    named: set[str] = set()
+    rejected: set[str] = set()
     for row in rows:
         try:
             record = parse(row.required())
         except RejectedRow as error:
             rejections.add(row, error)
             with contextlib.suppress(RejectedRow):
-                named.add(parse_store_id(row.fields[0]))
+                rejected.add(parse_store_id(row.fields[0]))
             continue
         records.append(record)
-        named.add(record.store_id)
-    return records, named
+    return records, rejected
 
 
 def _ensure_stores(store_ids: Iterable[str]) -> None:
@@ -147,10 +151,11 @@ def _ensure_stores(store_ids: Iterable[str]) -> None:
 def hours_ingest(
     *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None
 ) -> IngestResult:
-    """Replace the whole schedule of every store the file names; leave other stores alone.
+    """Replace the whole schedule of every store with an accepted row in the file; leave other stores alone.
 
-    A store named only by rejected rows ends with no rows, i.e. open 24×7,
-    exactly as SEMANTICS says a rejected row counts as absent. Identical
+    A store whose every row in the file was rejected keeps the schedule it
+    had (SEMANTICS v2: a rejected row counts as absent); the result counts
+    such stores in ``kept``. Identical
     rows within one file are stored once. Rows already stored exactly as
     the file has them are kept, so loading the same file again changes
     nothing and reports ``0 new, 0 removed``.
@@ -158,7 +163,8 @@ def hours_ingest(
     started = time.perf_counter()
     rows = CsvRows(path, HOURS, progress=on_progress)
     rejections = _Rejections(rows.path, on_reject)
-    records, named = _parse_all(rows, hours_from_fields, rejections)
+    records, rejected = _parse_all(rows, hours_from_fields, rejections)
+    named = {record.store_id for record in records}
     to_add: dict[str, set[Shift]] = {store_id: set() for store_id in named}
     for record in records:
         to_add[record.store_id].add((record.day_of_week, record.start_time_local, record.end_time_local))
@@ -194,6 +200,7 @@ def hours_ingest(
         updated=0,
         removed=len(stale),
         seconds=time.perf_counter() - started,
+        kept=len(rejected - named),
     )
 
 
