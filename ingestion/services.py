@@ -27,6 +27,7 @@ from ingestion.poll_loader import StagedPoll, load_polls
 from ingestion.rows import HoursRecord, TimezoneRecord, hours_from_fields, poll_from_fields, timezone_from_fields
 from ingestion.statistics import refresh_planner_statistics
 from stores.models import BusinessHours, Poll, Store
+from stores.rules import echo
 
 RejectSink = Callable[[Rejection], None]
 ProgressSink = Callable[[int], None]
@@ -60,6 +61,11 @@ class IngestResult:
     """Hours only: stores whose every row was rejected, so their schedule was left as it was."""
 
     @property
+    def every_row_rejected(self) -> bool:
+        """Rows were read and none was accepted: most likely the wrong file."""
+        return self.read > 0 and self.rejected == self.read
+
+    @property
     def stored(self) -> int:
         return self.inserted + self.updated
 
@@ -87,7 +93,22 @@ class _Rejections:
 
     def add(self, row: Row, error: RejectedRow) -> None:
         self.count += 1
-        self.sink(Rejection(self.path, row.line, error.reason, ",".join(row.cells)))
+        self.sink(Rejection(self.path, row.line, error.reason, _echo_row(row.cells)))
+
+
+_ECHOED_ROW_CHARACTERS = 1000
+
+
+def _echo_row(cells: Sequence[str]) -> str:
+    """The row for the rejects report, each cell and the whole cut short: a 1 MB field stays in the file."""
+    shown: list[str] = []
+    length = 0
+    for cell in cells:
+        shown.append(echo(cell))
+        length += len(shown[-1]) + 1
+        if length > _ECHOED_ROW_CHARACTERS:
+            break
+    return echo(",".join(shown) + ("" if len(shown) == len(cells) else ",…"), _ECHOED_ROW_CHARACTERS)
 
 
 def polls_ingest(
