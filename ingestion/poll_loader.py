@@ -254,7 +254,9 @@ def _rebuild_indexes(cursor: CursorWrapper, statements: list[str]) -> int:
 
 def _insert_staged_stores(cursor: CursorWrapper) -> None:
     cursor.execute(
-        f"INSERT INTO {Store._meta.db_table} (id) SELECT DISTINCT store_id FROM poll_staging "
+        # In store-id order, the order every loader locks stores in (see
+        # ingestion.services._lock_stores): two loads never wait on each other in a cycle.
+        f"INSERT INTO {Store._meta.db_table} (id) SELECT DISTINCT store_id FROM poll_staging ORDER BY store_id "
         "ON CONFLICT (id) DO NOTHING"
     )
 

@@ -165,8 +165,21 @@ def _parse_all(
     return records, rejected
 
 
-def _ensure_stores(store_ids: Iterable[str]) -> None:
-    Store.objects.bulk_create([Store(id=store_id) for store_id in store_ids], ignore_conflicts=True, batch_size=2000)
+def _lock_stores(stores: Iterable[Store]) -> None:
+    """Create the stores that are missing, then lock every one of them, all in store-id order.
+
+    Call inside the load's transaction. Two loads of the same stores at once
+    (the admin screen and a cron job, a double submit) then run one after
+    the other per store instead of both reading the old schedule and both
+    adding theirs, and a load that races another one creating the same store
+    waits for it instead of failing on the primary key. One order for
+    everyone (the poll loader inserts stores in it too) means no deadlock.
+    PostgreSQL only; SQLite has one writer at a time anyway.
+    """
+    ordered = sorted(stores, key=lambda store: store.id)
+    Store.objects.bulk_create(ordered, ignore_conflicts=True, batch_size=2000)
+    for chunk in _chunks([store.id for store in ordered]):
+        list(Store.objects.select_for_update().filter(id__in=chunk).order_by("id").values_list("id", flat=True))
 
 
 def hours_ingest(
@@ -191,7 +204,7 @@ def hours_ingest(
         to_add[record.store_id].add((record.day_of_week, record.start_time_local, record.end_time_local))
     with transaction.atomic():
         ordered = sorted(named)
-        _ensure_stores(ordered)
+        _lock_stores(Store(id=store_id) for store_id in ordered)
         stale: list[int] = []
         for chunk in _chunks(ordered):
             stored = BusinessHours.objects.filter(store_id__in=chunk).values_list(
@@ -234,26 +247,31 @@ def timezones_ingest(
     rejections = _Rejections(rows.path, on_reject)
     records, _ = _parse_all(rows, timezone_from_fields, rejections)
     zones = {record.store_id: record.timezone for record in records}
+    ordered = sorted(zones)
     with transaction.atomic():
-        existing: dict[str, str | None] = {}
-        for chunk in _chunks(list(zones)):
-            existing.update(Store.objects.filter(id__in=chunk).values_list("id", "timezone"))
-        new = [Store(id=store_id, timezone=zone) for store_id, zone in zones.items() if store_id not in existing]
+        existed: set[str] = set()
+        for chunk in _chunks(ordered):
+            existed.update(Store.objects.filter(id__in=chunk).values_list("id", flat=True))
+        # A new store gets its zone as it is created; one created meanwhile by
+        # another load is then updated below like any stored store.
+        _lock_stores(Store(id=store_id, timezone=zones[store_id]) for store_id in ordered)
+        current: dict[str, str | None] = {}
+        for chunk in _chunks(ordered):
+            current.update(Store.objects.filter(id__in=chunk).values_list("id", "timezone"))
         changed = [
-            Store(id=store_id, timezone=zone)
-            for store_id, zone in zones.items()
-            if store_id in existing and existing[store_id] != zone
+            Store(id=store_id, timezone=zones[store_id]) for store_id in ordered if current[store_id] != zones[store_id]
         ]
-        Store.objects.bulk_create(new, batch_size=2000)
         Store.objects.bulk_update(changed, ["timezone"], batch_size=2000)
-        refresh_planner_statistics(Store, changed=len(new) + len(changed))
+        inserted = len(zones) - len(existed)
+        updated = sum(1 for store in changed if store.id in existed)
+        refresh_planner_statistics(Store, changed=inserted + updated)
     return IngestResult(
         kind="timezones",
         path=rows.path,
         read=len(records) + rejections.count,
         rejected=rejections.count,
-        inserted=len(new),
-        updated=len(changed),
+        inserted=inserted,
+        updated=updated,
         removed=0,
         seconds=time.perf_counter() - started,
     )
