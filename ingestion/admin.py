@@ -22,8 +22,9 @@ The import is one step, like import-export with
 the counts and each rejected row (line, reason, the row as written). There is
 no preview: the services run in one transaction each, so a file either loads
 (minus its rejected rows) or stores nothing. An upload larger than
-``settings.IMPORT_MAX_UPLOAD_BYTES`` is refused with a message before it is
-loaded; ``manage.py ingest`` has no such limit.
+``settings.IMPORT_MAX_UPLOAD_BYTES`` is refused with a message, and read no
+further than that limit (:mod:`ingestion.uploads`); ``manage.py ingest`` has
+no such limit.
 """
 
 from __future__ import annotations
@@ -40,13 +41,14 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
-from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+from django.views.decorators.csrf import csrf_exempt
 from import_export.admin import ImportMixin
 
 from ingestion.errors import BadInputFile, Rejection
 from ingestion.services import IngestResult, hours_ingest, timezones_ingest
+from ingestion.uploads import UploadLimit, install_upload_limit, refused_upload, too_large_message
 
 #: A page lists at most this many rejected rows; the command's ``--rejects`` file has them all.
 SHOWN_REJECTIONS = 1000
@@ -55,14 +57,22 @@ SHOWN_REJECTIONS = 1000
 class IngestUploadForm(forms.Form):
     import_file = forms.FileField(label="CSV file", allow_empty_file=True)
 
+    def __init__(self, *args: Any, stopped: UploadLimit | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stopped = stopped
+
+    def clean(self) -> dict[str, Any] | None:
+        if self.stopped is not None:  # the upload never reached request.FILES: say why, not "required"
+            message = too_large_message(self.stopped.refused_name or "the file", limit=self.stopped.limit)
+            self.errors["import_file"] = self.error_class([message])
+            self.cleaned_data.pop("import_file", None)
+        return super().clean()
+
     def clean_import_file(self) -> UploadedFile[bytes]:
         upload: UploadedFile[bytes] = self.cleaned_data["import_file"]
         limit = settings.IMPORT_MAX_UPLOAD_BYTES
         if upload.size is not None and upload.size > limit:
-            raise forms.ValidationError(
-                f"{upload.name} is {filesizeformat(upload.size)}; this screen takes files up to "
-                f"{filesizeformat(limit)}. Nothing was stored. Load larger files with manage.py ingest."
-            )
+            raise forms.ValidationError(too_large_message(str(upload.name), limit=limit, size=upload.size))
         return upload
 
 
@@ -84,8 +94,21 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
 
     def get_urls(self) -> list[URLPattern]:
         # The confirm step of import-export's two-step flow does not exist here.
-        process_import = "{}_{}_process_import".format(*self.get_model_info())
-        return [url for url in super().get_urls() if getattr(url, "name", None) != process_import]
+        info = self.get_model_info()
+        process_import, import_name = "{}_{}_process_import".format(*info), "{}_{}_import".format(*info)
+        import_view = self.admin_site.admin_view(self.import_action)  # login, then csrf_protect
+
+        @csrf_exempt  # for the middleware only: admin_view's csrf_protect checks, once the limit is in place
+        def limited_import_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            install_upload_limit(request, limit=settings.IMPORT_MAX_UPLOAD_BYTES)
+            response: HttpResponse = import_view(request, *args, **kwargs)
+            return response
+
+        return [
+            path("import/", limited_import_view, name=import_name) if getattr(url, "name", None) == import_name else url
+            for url in super().get_urls()
+            if getattr(url, "name", None) != process_import
+        ]
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         opts = self.model._meta
@@ -97,7 +120,10 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         if not self.has_import_permission(request):
             raise PermissionDenied
-        form = IngestUploadForm(request.POST, request.FILES) if request.method == "POST" else IngestUploadForm()
+        if request.method == "POST":
+            form = IngestUploadForm(request.POST, request.FILES, stopped=refused_upload(request))
+        else:
+            form = IngestUploadForm()
         context: dict[str, Any] = {}
         if form.is_bound and form.is_valid():
             upload: UploadedFile[bytes] = form.cleaned_data["import_file"]

