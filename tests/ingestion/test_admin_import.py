@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from datetime import time
 
 import pytest
@@ -236,3 +239,40 @@ def test_importing_needs_the_permissions_to_make_the_changes(client: Client, url
 
     assert response.status_code == 403
     assert Store.objects.count() == 0
+
+
+def test_an_import_keeps_only_the_rejections_it_shows_and_offers_every_one_as_a_file(
+    admin_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingestion.admin, "SHOWN_REJECTIONS", 2)
+    rows = b"".join(f"{n},Nowhere/{n}\n".encode() for n in range(5))
+
+    response = admin_client.post(
+        reverse(ZONES_URL), {"import_file": SimpleUploadedFile("zones.csv", b"store_id,timezone_str\n" + rows)}
+    )
+
+    assert [rejection.line for rejection in response.context["rejections"]] == [2, 3]
+    link = re.search(r'<a id="rejects-file" href="([^"]+)"', response.content.decode())
+    assert link is not None
+    download = admin_client.get(link.group(1))
+    assert download.status_code == 200
+    assert download["Content-Type"] == "text/csv"
+    assert list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode()))) == [
+        ["file", "line", "reason", "row"],
+        *[["zones.csv", str(n + 2), f"unknown timezone 'Nowhere/{n}'", f"{n},Nowhere/{n}"] for n in range(5)],
+    ]
+
+
+def test_a_rejects_file_needs_the_import_permission_and_a_well_formed_token(
+    admin_client: Client, client: Client, django_user_model: type[User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingestion.admin, "SHOWN_REJECTIONS", 0)
+    content = upload(admin_client, ZONES_URL, b"store_id,timezone_str\n1,Nowhere\n")
+    link = re.search(r'<a id="rejects-file" href="([^"]+)"', content)
+    assert link is not None
+    staff = django_user_model.objects.create_user(username="viewer", password="x", is_staff=True)
+    client.force_login(staff)
+
+    assert client.get(link.group(1)).status_code == 403
+    assert admin_client.get(reverse("admin:stores_store_import_rejects", args=["..%2Fetc%2Fpasswd"])).status_code == 404
+    assert admin_client.get(reverse("admin:stores_store_import_rejects", args=["A" * 22])).status_code == 404

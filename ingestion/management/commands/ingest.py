@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from ingestion.errors import BadInputFile, Rejection
+from ingestion.rejects import REJECTS_HEADER
 from ingestion.services import IngestResult, hours_ingest, polls_ingest, timezones_ingest
 
 SHOWN_REJECTIONS = 20
@@ -79,7 +80,7 @@ class Command(BaseCommand):
             handle = path.open("w", newline="", encoding="utf-8")
         except OSError as error:
             raise CommandError(f"cannot write rejects file {path}: {error.strerror}") from None
-        csv.writer(handle).writerow(["file", "line", "reason", "row"])
+        csv.writer(handle).writerow(REJECTS_HEADER)
         return handle
 
     def _ingest_one(
