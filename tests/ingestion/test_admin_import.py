@@ -276,3 +276,15 @@ def test_a_rejects_file_needs_the_import_permission_and_a_well_formed_token(
     assert client.get(link.group(1)).status_code == 403
     assert admin_client.get(reverse("admin:stores_store_import_rejects", args=["..%2Fetc%2Fpasswd"])).status_code == 404
     assert admin_client.get(reverse("admin:stores_store_import_rejects", args=["A" * 22])).status_code == 404
+
+
+def test_an_hours_import_keeps_the_schedule_of_a_store_whose_every_row_is_rejected_and_says_so(
+    admin_client: Client,
+) -> None:
+    BusinessHoursFactory(store=StoreFactory(id="1"), day_of_week=2)
+
+    content = upload(admin_client, HOURS_URL, b"store_id,day,start_time_local,end_time_local\n1,9,09:00,17:00\n")
+
+    assert schedule("1") == [(2, time(9), time(17))]
+    assert '<td id="count-kept">1</td>' in content
+    assert "1 stores kept their schedule (every row for them was rejected)" in content
