@@ -7,7 +7,7 @@ the same service the ``ingest`` command uses, :func:`~ingestion.services.hours_i
 or :func:`~ingestion.services.timezones_ingest`. So the header spellings
 (``day``/``dayOfWeek``/``day_of_week``), every field rule, the rejection of a
 bad row with its editor line and reason while the rest loads, the hours rule
-(replace the whole schedule of each store the file names) and the whole-file
+(replace the whole schedule of each store with an accepted row) and the whole-file
 errors (empty, not UTF-8 text, a column missing: nothing stored) are the
 command's own code, not a second copy of the rules.
 
@@ -22,14 +22,20 @@ The import is one step, like import-export with
 the counts and each rejected row (line, reason, the row as written). There is
 no preview: the services run in one transaction each, so a file either loads
 (minus its rejected rows) or stores nothing. An upload larger than
-``settings.IMPORT_MAX_UPLOAD_BYTES`` is refused with a message before it is
-loaded; ``manage.py ingest`` has no such limit.
+``settings.IMPORT_MAX_UPLOAD_BYTES`` is refused with a message, and read no
+further than that limit (:mod:`ingestion.uploads`); ``manage.py ingest`` has
+no such limit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import re
+import secrets
 import tempfile
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,31 +44,44 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest, HttpResponse
-from django.template.defaultfilters import filesizeformat
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from import_export.admin import ImportMixin
 
-from ingestion.errors import BadInputFile, Rejection
+from ingestion.errors import BadInputFile
+from ingestion.rejects import RejectsCollector
 from ingestion.services import IngestResult, hours_ingest, timezones_ingest
+from ingestion.uploads import UploadLimit, install_upload_limit, refused_upload, too_large_message
 
-#: A page lists at most this many rejected rows; the command's ``--rejects`` file has them all.
+#: A page lists (and the import keeps in memory) at most this many rejected rows; a rejects file has them all.
 SHOWN_REJECTIONS = 1000
 
 
 class IngestUploadForm(forms.Form):
     import_file = forms.FileField(label="CSV file", allow_empty_file=True)
 
+    def __init__(self, *args: Any, stopped: UploadLimit | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stopped = stopped
+
+    def clean(self) -> dict[str, Any] | None:
+        if self.stopped is not None:  # the upload never reached request.FILES: say why, not "required"
+            message = too_large_message(self.stopped.refused_name or "the file", limit=self.stopped.limit)
+            self.errors["import_file"] = self.error_class([message])
+            self.cleaned_data.pop("import_file", None)
+        return super().clean()
+
     def clean_import_file(self) -> UploadedFile[bytes]:
         upload: UploadedFile[bytes] = self.cleaned_data["import_file"]
         limit = settings.IMPORT_MAX_UPLOAD_BYTES
         if upload.size is not None and upload.size > limit:
-            raise forms.ValidationError(
-                f"{upload.name} is {filesizeformat(upload.size)}; this screen takes files up to "
-                f"{filesizeformat(limit)}. Nothing was stored. Load larger files with manage.py ingest."
-            )
+            raise forms.ValidationError(too_large_message(str(upload.name), limit=limit, size=upload.size))
         return upload
 
 
@@ -84,8 +103,29 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
 
     def get_urls(self) -> list[URLPattern]:
         # The confirm step of import-export's two-step flow does not exist here.
-        process_import = "{}_{}_process_import".format(*self.get_model_info())
-        return [url for url in super().get_urls() if getattr(url, "name", None) != process_import]
+        info = self.get_model_info()
+        process_import, import_name = "{}_{}_process_import".format(*info), "{}_{}_import".format(*info)
+        import_view = self.admin_site.admin_view(self.import_action)  # login, then csrf_protect
+
+        @csrf_exempt  # for the middleware only: admin_view's csrf_protect checks, once the limit is in place
+        def limited_import_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            install_upload_limit(request, limit=settings.IMPORT_MAX_UPLOAD_BYTES)
+            response: HttpResponse = import_view(request, *args, **kwargs)
+            return response
+
+        rejects = path(
+            "import/rejects/<str:token>/",
+            self.admin_site.admin_view(self.rejects_action),
+            name="{}_{}_import_rejects".format(*info),
+        )
+        return [rejects] + [
+            path("import/", limited_import_view, name=import_name) if getattr(url, "name", None) == import_name else url
+            for url in super().get_urls()
+            if getattr(url, "name", None) != process_import
+        ]
+
+    def _rejects_url(self, token: str) -> str:
+        return reverse("admin:{}_{}_import_rejects".format(*self.get_model_info()), args=[token])
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         opts = self.model._meta
@@ -97,12 +137,15 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         if not self.has_import_permission(request):
             raise PermissionDenied
-        form = IngestUploadForm(request.POST, request.FILES) if request.method == "POST" else IngestUploadForm()
+        if request.method == "POST":
+            form = IngestUploadForm(request.POST, request.FILES, stopped=refused_upload(request))
+        else:
+            form = IngestUploadForm()
         context: dict[str, Any] = {}
         if form.is_bound and form.is_valid():
             upload: UploadedFile[bytes] = form.cleaned_data["import_file"]
             try:
-                result, rejections = self._load(upload)
+                result, rejections, rejects_token = self._load(upload)
             except BadInputFile as error:
                 form.add_error("import_file", f"{upload.name}: {error.reason}. Nothing from this file was stored.")
             else:
@@ -110,8 +153,9 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
                 context.update(
                     result=result,
                     file_name=upload.name,
-                    rejections=rejections[:SHOWN_REJECTIONS],
-                    rejections_not_shown=max(0, len(rejections) - SHOWN_REJECTIONS),
+                    rejections=rejections.kept,
+                    rejections_not_shown=rejections.not_shown,
+                    rejects_url=None if rejects_token is None else self._rejects_url(rejects_token),
                 )
                 form = IngestUploadForm()
         context.update(
@@ -126,15 +170,59 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
         request.current_app = self.admin_site.name
         return TemplateResponse(request, [self.import_template_name], context)
 
-    def _load(self, upload: UploadedFile[bytes]) -> tuple[IngestResult, list[Rejection]]:
-        rejections: list[Rejection] = []
+    def _load(self, upload: UploadedFile[bytes]) -> tuple[IngestResult, RejectsCollector, str | None]:
+        """Load the upload; returns the result, the rejections kept to show, and the stored rejects file's token.
+
+        Only :data:`SHOWN_REJECTIONS` rejections are kept in memory; every
+        one is written to a rejects CSV, which is kept for download (by
+        :meth:`rejects_action`) when some were not shown.
+        """
         with tempfile.TemporaryDirectory(prefix="loopmonitor-import-") as directory:
             path = Path(directory) / "upload.csv"
             with path.open("wb") as handle:
                 for chunk in upload.chunks():
                     handle.write(chunk)
-            result = type(self).ingest(path=path, on_reject=rejections.append)
-        return result, rejections
+            rejects_path = Path(directory) / "rejects.csv"
+            with rejects_path.open("w", newline="", encoding="utf-8") as rejects_file:
+                collector = RejectsCollector(
+                    shown=SHOWN_REJECTIONS, writer=csv.writer(rejects_file), file_name=str(upload.name)
+                )
+                result = type(self).ingest(path=path, on_reject=collector)
+            token = _store_rejects(rejects_path) if collector.not_shown else None
+        return result, collector, token
+
+    def rejects_action(self, request: HttpRequest, token: str) -> FileResponse:
+        """The rejects CSV of an earlier import on this screen."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        try:
+            handle = default_storage.open(_rejects_name(token), "rb")
+        except (FileNotFoundError, ValueError):
+            raise Http404("no such rejects file (they are kept for a day)") from None
+        return FileResponse(handle, as_attachment=True, filename="rejects.csv", content_type="text/csv")
+
+
+REJECTS_DIRECTORY = "import-rejects"
+REJECTS_KEPT = timedelta(days=1)
+
+
+def _rejects_name(token: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{22}", token):
+        raise ValueError(token)
+    return f"{REJECTS_DIRECTORY}/{token}.csv"
+
+
+def _store_rejects(path: Path) -> str:
+    """Keep a rejects file in the default storage under a random name; drop those older than a day."""
+    cutoff = timezone.now() - REJECTS_KEPT
+    with contextlib.suppress(FileNotFoundError, NotImplementedError):
+        for name in default_storage.listdir(REJECTS_DIRECTORY)[1]:
+            if default_storage.get_modified_time(f"{REJECTS_DIRECTORY}/{name}") < cutoff:
+                default_storage.delete(f"{REJECTS_DIRECTORY}/{name}")
+    token = secrets.token_urlsafe(16)
+    with path.open("rb") as handle:
+        default_storage.save(_rejects_name(token), File(handle))
+    return token
 
 
 class HoursImportMixin(IngestImportMixin):
@@ -142,7 +230,7 @@ class HoursImportMixin(IngestImportMixin):
     import_columns = "store_id, day (or dayOfWeek, day_of_week), start_time_local, end_time_local"
     import_rules = (
         "The whole schedule of every store the file names is replaced by the file's rows for it; "
-        "other stores keep theirs. A store whose every row is rejected is left with no rows (open 24x7)."
+        "other stores keep theirs, and so does a store whose every row in the file is rejected."
     )
     # Loading replaces schedules, i.e. deletes rows.
     import_permissions = ("add", "delete")

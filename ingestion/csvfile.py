@@ -23,8 +23,12 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from ingestion.errors import BadInputFile, RejectedRow
+from stores.rules import echo
 
 csv.field_size_limit(1024 * 1024)
+
+MAX_HEADER_CHARACTERS = 8192
+"""A real header is about 60 characters; a longer one is not an input file of ours."""
 
 
 @dataclass(frozen=True)
@@ -108,21 +112,71 @@ def _normalise(header: str) -> str:
 
 
 def _column_positions(kind: FileKind, header: list[str], path: str) -> list[int]:
-    positions = {_normalise(name): index for index, name in enumerate(header)}
+    """Where each required column is; a column missing, or named twice (also by two aliases), makes the file bad.
+
+    A repeated name would otherwise resolve silently to one of its columns,
+    and the other column's values would be ignored without a word.
+    """
+    positions: dict[str, list[int]] = {}
+    for index, name in enumerate(header):
+        positions.setdefault(_normalise(name), []).append(index)
     found: list[int] = []
     missing: list[str] = []
+    repeated: list[str] = []
     for column in kind.columns:
-        index = next((positions[_normalise(s)] for s in kind.spellings(column) if _normalise(s) in positions), None)
-        if index is None:
+        spellings = dict.fromkeys(_normalise(spelling) for spelling in kind.spellings(column))
+        indexes = sorted(index for spelling in spellings for index in positions.get(spelling, ()))
+        if not indexes:
             missing.append(" or ".join(kind.spellings(column)))
+        elif len(indexes) > 1:
+            names = " and ".join(f"{echo(header[index].strip())!r} (column {index + 1})" for index in indexes)
+            repeated.append(f"{column} is named {len(indexes)} times: {names}")
         else:
-            found.append(index)
+            found.append(indexes[0])
     if missing:
         raise BadInputFile(
             path,
-            f"not a {kind.name} file: missing column {', '.join(missing)} (header is {','.join(header)!r})",
+            f"not a {kind.name} file: missing column {', '.join(missing)} (header is {echo(','.join(header))!r})",
         )
+    if repeated:
+        raise BadInputFile(path, f"ambiguous header: {'; '.join(repeated)}")
     return found
+
+
+def _invalid_utf8_line(path: str) -> int | None:
+    """The editor line of the first byte that is not UTF-8; ``None`` if there is none.
+
+    Only called once decoding has failed: the decoder reports an offset in
+    whatever block it was decoding, which means nothing to a user. A newline
+    byte never occurs inside a UTF-8 sequence, so decoding line by line finds
+    the same error.
+    """
+    with open(path, "rb") as raw:
+        for number, line in enumerate(raw, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
+def _read_header(text: io.TextIOBase, path: str) -> tuple[list[str], int]:
+    """The header's cells and the number of lines it took (blank lines before it are skipped).
+
+    Read with a bounded ``readline``: a header of a million columns is
+    refused after ``MAX_HEADER_CHARACTERS`` instead of being parsed whole.
+    """
+    lines = 0
+    while True:
+        line = text.readline(MAX_HEADER_CHARACTERS + 1)
+        if not line:
+            raise BadInputFile(path, "the file is empty")
+        lines += 1
+        if len(line) > MAX_HEADER_CHARACTERS:
+            raise BadInputFile(path, f"the header line is longer than {MAX_HEADER_CHARACTERS} characters")
+        cells = next(csv.reader([line]), [])
+        if any(cell.strip() for cell in cells):
+            return cells, lines
 
 
 class CsvRows:
@@ -151,8 +205,10 @@ class CsvRows:
             raise BadInputFile(self.path, f"cannot open: {error.strerror}") from None
         try:
             yield from self._rows(raw)
-        except UnicodeDecodeError as error:
-            raise BadInputFile(self.path, f"not a UTF-8 text file (byte {error.start} of a block is invalid)") from None
+        except UnicodeDecodeError:
+            line = _invalid_utf8_line(self.path)
+            where = f"line {line} holds bytes that are not UTF-8" if line else "it holds bytes that are not UTF-8"
+            raise BadInputFile(self.path, f"not a UTF-8 text file ({where})") from None
         except csv.Error as error:
             raise BadInputFile(self.path, f"not a CSV file ({error})") from None
         finally:
@@ -160,21 +216,17 @@ class CsvRows:
 
     def _rows(self, raw: BinaryIO) -> Iterator[Row]:
         text = io.TextIOWrapper(io.BufferedReader(_NulGuard(raw), 1 << 16), encoding="utf-8-sig", newline="")
+        header, header_lines = _read_header(text, self.path)
         reader = csv.reader(text)
-        header = next(reader, None)
-        while header is not None and not any(cell.strip() for cell in header):
-            header = next(reader, None)
-        if header is None:
-            raise BadInputFile(self.path, "the file is empty")
         positions = _column_positions(self.kind, header, self.path)
         pick = operator.itemgetter(*positions)
         width = max(positions) + 1
         progress = self.progress
         reported = 0
-        previous_line = reader.line_num
+        previous_line = header_lines
         for count, fields in enumerate(reader, 1):
             line = previous_line + 1
-            previous_line = reader.line_num
+            previous_line = header_lines + reader.line_num
             if len(fields) < width:
                 if not fields or not any(cell.strip() for cell in fields):
                     continue

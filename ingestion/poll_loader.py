@@ -144,14 +144,24 @@ def _load_postgresql(polls: Iterable[StagedPoll]) -> PollCounts:
             finished = False
             while not finished:
                 in_chunk = 0
+                parse_error: BaseException | None = None
                 with cursor.cursor.copy("COPY poll_staging (store_id, ts, active, line) FROM STDIN") as copy:
                     while in_chunk < _MERGE_EVERY:
-                        batch = batches.take()
+                        try:
+                            batch = batches.take()
+                        except BaseException as error:  # noqa: BLE001 - raised below, once the COPY is closed
+                            # Raised inside the block, psycopg would abort the COPY with the
+                            # error's text as its message (megabytes for a huge header) and
+                            # log "error ignored terminating"; the rollback discards the rows.
+                            parse_error = error
+                            break
                         if batch is None:
                             finished = True
                             break
                         copy.write(batch[1])
                         in_chunk += batch[0]
+                if parse_error is not None:
+                    raise parse_error
                 staged += in_chunk
                 if rebuild is None:
                     new, changed = _merge_staged(cursor)
@@ -244,7 +254,9 @@ def _rebuild_indexes(cursor: CursorWrapper, statements: list[str]) -> int:
 
 def _insert_staged_stores(cursor: CursorWrapper) -> None:
     cursor.execute(
-        f"INSERT INTO {Store._meta.db_table} (id) SELECT DISTINCT store_id FROM poll_staging "
+        # In store-id order, the order every loader locks stores in (see
+        # ingestion.services._lock_stores): two loads never wait on each other in a cycle.
+        f"INSERT INTO {Store._meta.db_table} (id) SELECT DISTINCT store_id FROM poll_staging ORDER BY store_id "
         "ON CONFLICT (id) DO NOTHING"
     )
 

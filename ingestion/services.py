@@ -27,6 +27,7 @@ from ingestion.poll_loader import StagedPoll, load_polls
 from ingestion.rows import HoursRecord, TimezoneRecord, hours_from_fields, poll_from_fields, timezone_from_fields
 from ingestion.statistics import refresh_planner_statistics
 from stores.models import BusinessHours, Poll, Store
+from stores.rules import echo
 
 RejectSink = Callable[[Rejection], None]
 ProgressSink = Callable[[int], None]
@@ -56,6 +57,13 @@ class IngestResult:
     updated: int
     removed: int
     seconds: float
+    kept: int = 0
+    """Hours only: stores whose every row was rejected, so their schedule was left as it was."""
+
+    @property
+    def every_row_rejected(self) -> bool:
+        """Rows were read and none was accepted: most likely the wrong file."""
+        return self.read > 0 and self.rejected == self.read
 
     @property
     def stored(self) -> int:
@@ -65,7 +73,10 @@ class IngestResult:
         changes = f"{self.inserted} new, {self.updated} changed"
         if self.kind == "hours":
             changes += f", {self.removed} removed"
-        return f"{self.kind}: {self.read} read, {changes}, {self.rejected} rejected in {self.seconds:.1f} s"
+        summary = f"{self.kind}: {self.read} read, {changes}, {self.rejected} rejected in {self.seconds:.1f} s"
+        if self.kept:
+            summary += f"; {self.kept} stores kept their schedule (every row for them was rejected)"
+        return summary
 
 
 def _ignore(_: object) -> None:
@@ -82,7 +93,22 @@ class _Rejections:
 
     def add(self, row: Row, error: RejectedRow) -> None:
         self.count += 1
-        self.sink(Rejection(self.path, row.line, error.reason, ",".join(row.cells)))
+        self.sink(Rejection(self.path, row.line, error.reason, _echo_row(row.cells)))
+
+
+_ECHOED_ROW_CHARACTERS = 1000
+
+
+def _echo_row(cells: Sequence[str]) -> str:
+    """The row for the rejects report, each cell and the whole cut short: a 1 MB field stays in the file."""
+    shown: list[str] = []
+    length = 0
+    for cell in cells:
+        shown.append(echo(cell))
+        length += len(shown[-1]) + 1
+        if length > _ECHOED_ROW_CHARACTERS:
+            break
+    return echo(",".join(shown) + ("" if len(shown) == len(cells) else ",…"), _ECHOED_ROW_CHARACTERS)
 
 
 def polls_ingest(
@@ -120,37 +146,50 @@ def polls_ingest(
 def _parse_all(
     rows: CsvRows, parse: Callable[[Sequence[str]], Record], rejections: _Rejections
 ) -> tuple[list[Record], set[str]]:
-    """Parse a small file completely; returns the valid records and every store id it names.
+    """Parse a small file completely; returns the valid records and the readable store ids of rejected rows.
 
-    A rejected row still names its store when its store id is readable: the
-    hours rule replaces the schedule of every store the file names.
+    The hours rule needs both: a store with accepted rows gets them as its
+    schedule, a store named only by rejected rows keeps the one it had.
     """
     records: list[Record] = []
-    named: set[str] = set()
+    rejected: set[str] = set()
     for row in rows:
         try:
             record = parse(row.required())
         except RejectedRow as error:
             rejections.add(row, error)
             with contextlib.suppress(RejectedRow):
-                named.add(parse_store_id(row.fields[0]))
+                rejected.add(parse_store_id(row.fields[0]))
             continue
         records.append(record)
-        named.add(record.store_id)
-    return records, named
+    return records, rejected
 
 
-def _ensure_stores(store_ids: Iterable[str]) -> None:
-    Store.objects.bulk_create([Store(id=store_id) for store_id in store_ids], ignore_conflicts=True, batch_size=2000)
+def _lock_stores(stores: Iterable[Store]) -> None:
+    """Create the stores that are missing, then lock every one of them, all in store-id order.
+
+    Call inside the load's transaction. Two loads of the same stores at once
+    (the admin screen and a cron job, a double submit) then run one after
+    the other per store instead of both reading the old schedule and both
+    adding theirs, and a load that races another one creating the same store
+    waits for it instead of failing on the primary key. One order for
+    everyone (the poll loader inserts stores in it too) means no deadlock.
+    PostgreSQL only; SQLite has one writer at a time anyway.
+    """
+    ordered = sorted(stores, key=lambda store: store.id)
+    Store.objects.bulk_create(ordered, ignore_conflicts=True, batch_size=2000)
+    for chunk in _chunks([store.id for store in ordered]):
+        list(Store.objects.select_for_update().filter(id__in=chunk).order_by("id").values_list("id", flat=True))
 
 
 def hours_ingest(
     *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None
 ) -> IngestResult:
-    """Replace the whole schedule of every store the file names; leave other stores alone.
+    """Replace the whole schedule of every store with an accepted row in the file; leave other stores alone.
 
-    A store named only by rejected rows ends with no rows, i.e. open 24×7,
-    exactly as SEMANTICS says a rejected row counts as absent. Identical
+    A store whose every row in the file was rejected keeps the schedule it
+    had (SEMANTICS v2: a rejected row counts as absent); the result counts
+    such stores in ``kept``. Identical
     rows within one file are stored once. Rows already stored exactly as
     the file has them are kept, so loading the same file again changes
     nothing and reports ``0 new, 0 removed``.
@@ -158,13 +197,14 @@ def hours_ingest(
     started = time.perf_counter()
     rows = CsvRows(path, HOURS, progress=on_progress)
     rejections = _Rejections(rows.path, on_reject)
-    records, named = _parse_all(rows, hours_from_fields, rejections)
+    records, rejected = _parse_all(rows, hours_from_fields, rejections)
+    named = {record.store_id for record in records}
     to_add: dict[str, set[Shift]] = {store_id: set() for store_id in named}
     for record in records:
         to_add[record.store_id].add((record.day_of_week, record.start_time_local, record.end_time_local))
     with transaction.atomic():
         ordered = sorted(named)
-        _ensure_stores(ordered)
+        _lock_stores(Store(id=store_id) for store_id in ordered)
         stale: list[int] = []
         for chunk in _chunks(ordered):
             stored = BusinessHours.objects.filter(store_id__in=chunk).values_list(
@@ -194,6 +234,7 @@ def hours_ingest(
         updated=0,
         removed=len(stale),
         seconds=time.perf_counter() - started,
+        kept=len(rejected - named),
     )
 
 
@@ -206,26 +247,31 @@ def timezones_ingest(
     rejections = _Rejections(rows.path, on_reject)
     records, _ = _parse_all(rows, timezone_from_fields, rejections)
     zones = {record.store_id: record.timezone for record in records}
+    ordered = sorted(zones)
     with transaction.atomic():
-        existing: dict[str, str | None] = {}
-        for chunk in _chunks(list(zones)):
-            existing.update(Store.objects.filter(id__in=chunk).values_list("id", "timezone"))
-        new = [Store(id=store_id, timezone=zone) for store_id, zone in zones.items() if store_id not in existing]
+        existed: set[str] = set()
+        for chunk in _chunks(ordered):
+            existed.update(Store.objects.filter(id__in=chunk).values_list("id", flat=True))
+        # A new store gets its zone as it is created; one created meanwhile by
+        # another load is then updated below like any stored store.
+        _lock_stores(Store(id=store_id, timezone=zones[store_id]) for store_id in ordered)
+        current: dict[str, str | None] = {}
+        for chunk in _chunks(ordered):
+            current.update(Store.objects.filter(id__in=chunk).values_list("id", "timezone"))
         changed = [
-            Store(id=store_id, timezone=zone)
-            for store_id, zone in zones.items()
-            if store_id in existing and existing[store_id] != zone
+            Store(id=store_id, timezone=zones[store_id]) for store_id in ordered if current[store_id] != zones[store_id]
         ]
-        Store.objects.bulk_create(new, batch_size=2000)
         Store.objects.bulk_update(changed, ["timezone"], batch_size=2000)
-        refresh_planner_statistics(Store, changed=len(new) + len(changed))
+        inserted = len(zones) - len(existed)
+        updated = sum(1 for store in changed if store.id in existed)
+        refresh_planner_statistics(Store, changed=inserted + updated)
     return IngestResult(
         kind="timezones",
         path=rows.path,
         read=len(records) + rejections.count,
         rejected=rejections.count,
-        inserted=len(new),
-        updated=len(changed),
+        inserted=inserted,
+        updated=updated,
         removed=0,
         seconds=time.perf_counter() - started,
     )

@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from rest_framework import serializers
 
 from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
+from stores.rules import parse_iso_datetime
 
 REPORT_ID_PATTERN = r"^[A-Za-z0-9_-]{16,43}$"
 
@@ -16,8 +17,25 @@ AS_OF_RANGE = f"must be {RANGE_TEXT}"
 LATEST_AS_OF = END_OF_INSTANTS - timedelta(microseconds=1)
 
 
+class StrictDateTimeField(serializers.DateTimeField):
+    """DRF's field, but text is read by :func:`stores.rules.parse_iso_datetime`.
+
+    DRF hands text to Django's ``parse_datetime``, i.e. Python's
+    ``fromisoformat``, which in 3.11 stops at a NUL and ignores the rest:
+    ``2023-01-25T18:00:00Z\x00anything`` would be a valid ``as_of``.
+    """
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = parse_iso_datetime(value.strip())
+            except ValueError:
+                self.fail("invalid", format="ISO 8601, e.g. 2023-01-25T18:00:00Z")
+        return super().to_internal_value(value)
+
+
 class TriggerReportInput(serializers.Serializer[None]):
-    as_of = serializers.DateTimeField(
+    as_of = StrictDateTimeField(
         required=False,
         allow_null=True,
         validators=[MinValueValidator(EARLIEST_INSTANT, AS_OF_RANGE), MaxValueValidator(LATEST_AS_OF, AS_OF_RANGE)],

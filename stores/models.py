@@ -1,6 +1,6 @@
 """The stores, their polls, business hours and timezones.
 
-Store ids are kept exactly as the files give them (real ones are 19-digit
+Store ids follow :func:`stores.rules.store_id_problem` (real ones are 19-digit
 numbers, but nothing here relies on that). A poll is keyed by
 ``(store, timestamp_utc)``: the unique constraint both enforces the
 "one row per instant" rule and is the index the report scans by store and
@@ -10,6 +10,8 @@ time.
 from __future__ import annotations
 
 from django.db import models
+
+from stores.rules import STORE_ID_MAX_LENGTH
 
 
 class PollStatus(models.TextChoices):
@@ -21,7 +23,7 @@ class Store(models.Model):
     """A restaurant store. ``timezone`` is null when no timezone row was ever
     loaded for it; the report then uses ``America/Chicago``."""
 
-    id = models.CharField(primary_key=True, max_length=64, verbose_name="store id")
+    id = models.CharField(primary_key=True, max_length=STORE_ID_MAX_LENGTH, verbose_name="store id")
     timezone = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from datetime import time
 
 import pytest
@@ -164,7 +167,8 @@ def test_an_upload_over_the_size_limit_is_refused_and_stores_nothing(admin_clien
 
     content = upload(admin_client, HOURS_URL, data, name="big.csv")
 
-    assert f"big.csv is {len(data)}\xa0bytes; this screen takes files up to 40\xa0bytes" in content
+    # The upload is stopped at the limit, so its whole size is never known.
+    assert "big.csv is larger than 40\xa0bytes; this screen takes files up to 40\xa0bytes" in content
     assert "Load larger files with manage.py ingest" in content
     assert BusinessHours.objects.count() == 0
 
@@ -235,3 +239,52 @@ def test_importing_needs_the_permissions_to_make_the_changes(client: Client, url
 
     assert response.status_code == 403
     assert Store.objects.count() == 0
+
+
+def test_an_import_keeps_only_the_rejections_it_shows_and_offers_every_one_as_a_file(
+    admin_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingestion.admin, "SHOWN_REJECTIONS", 2)
+    rows = b"".join(f"{n},Nowhere/{n}\n".encode() for n in range(5))
+
+    response = admin_client.post(
+        reverse(ZONES_URL), {"import_file": SimpleUploadedFile("zones.csv", b"store_id,timezone_str\n" + rows)}
+    )
+
+    assert [rejection.line for rejection in response.context["rejections"]] == [2, 3]
+    link = re.search(r'<a id="rejects-file" href="([^"]+)"', response.content.decode())
+    assert link is not None
+    download = admin_client.get(link.group(1))
+    assert download.status_code == 200
+    assert download["Content-Type"] == "text/csv"
+    assert list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode()))) == [
+        ["file", "line", "reason", "row"],
+        *[["zones.csv", str(n + 2), f"unknown timezone 'Nowhere/{n}'", f"{n},Nowhere/{n}"] for n in range(5)],
+    ]
+
+
+def test_a_rejects_file_needs_the_import_permission_and_a_well_formed_token(
+    admin_client: Client, client: Client, django_user_model: type[User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingestion.admin, "SHOWN_REJECTIONS", 0)
+    content = upload(admin_client, ZONES_URL, b"store_id,timezone_str\n1,Nowhere\n")
+    link = re.search(r'<a id="rejects-file" href="([^"]+)"', content)
+    assert link is not None
+    staff = django_user_model.objects.create_user(username="viewer", password="x", is_staff=True)
+    client.force_login(staff)
+
+    assert client.get(link.group(1)).status_code == 403
+    assert admin_client.get(reverse("admin:stores_store_import_rejects", args=["..%2Fetc%2Fpasswd"])).status_code == 404
+    assert admin_client.get(reverse("admin:stores_store_import_rejects", args=["A" * 22])).status_code == 404
+
+
+def test_an_hours_import_keeps_the_schedule_of_a_store_whose_every_row_is_rejected_and_says_so(
+    admin_client: Client,
+) -> None:
+    BusinessHoursFactory(store=StoreFactory(id="1"), day_of_week=2)
+
+    content = upload(admin_client, HOURS_URL, b"store_id,day,start_time_local,end_time_local\n1,9,09:00,17:00\n")
+
+    assert schedule("1") == [(2, time(9), time(17))]
+    assert '<td id="count-kept">1</td>' in content
+    assert "1 stores kept their schedule (every row for them was rejected)" in content

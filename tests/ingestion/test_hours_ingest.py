@@ -93,31 +93,45 @@ def test_loading_replaces_the_whole_schedule_of_each_named_store_and_leaves_othe
     assert schedule("2") == [(day, time(9), time(17)) for day in range(3)]
 
 
-def test_a_store_whose_every_row_is_rejected_has_no_hours_rows(write_csv: WriteCsv) -> None:
+def test_a_store_whose_every_row_is_rejected_and_had_no_schedule_stays_24x7(write_csv: WriteCsv) -> None:
     path = write_csv("hours.csv", HEADER + "1,8,09:00,17:00\n1,0,09:00,24:00:00\n2,0,09:00,17:00\n")
 
-    hours_ingest(path=path)
+    result = hours_ingest(path=path)
 
-    assert Store.objects.filter(id="1").exists()
+    assert not Store.objects.filter(id="1").exists()
     assert schedule("1") == []
     assert schedule("2") == [(0, time(9), time(17))]
+    assert result.kept == 1
 
 
-def test_a_store_whose_every_row_is_rejected_loses_its_earlier_schedule(write_csv: WriteCsv) -> None:
-    # The file names the store, so its schedule is replaced; its rows count as absent, so it is open 24x7.
+def test_a_store_whose_every_row_is_rejected_keeps_its_earlier_schedule(write_csv: WriteCsv) -> None:
+    # SEMANTICS v2: a rejected row counts as absent, so the file does not touch the store's schedule.
     BusinessHoursFactory(store=StoreFactory(id="1"), day_of_week=2)
 
-    hours_ingest(path=write_csv("hours.csv", HEADER + "1,9,09:00,17:00\n"))
+    result = hours_ingest(path=write_csv("hours.csv", HEADER + "1,9,09:00,17:00\n1,3,25:00,17:00\n"))
 
-    assert schedule("1") == []
+    assert schedule("1") == [(2, time(9), time(17))]
+    assert (result.inserted, result.removed, result.rejected, result.kept) == (0, 0, 2, 1)
+    assert result.summary().endswith("; 1 stores kept their schedule (every row for them was rejected)")
 
 
-def test_a_row_with_a_missing_field_still_names_its_store(write_csv: WriteCsv) -> None:
+def test_a_store_with_one_accepted_row_gets_only_its_accepted_rows(write_csv: WriteCsv) -> None:
     BusinessHoursFactory(store=StoreFactory(id="1"), day_of_week=2)
 
-    hours_ingest(path=write_csv("hours.csv", HEADER + "1,3,09:00\n"))
+    result = hours_ingest(path=write_csv("hours.csv", HEADER + "1,9,09:00,17:00\n1,4,10:00,11:00\n"))
 
-    assert schedule("1") == []
+    assert schedule("1") == [(4, time(10), time(11))]
+    assert (result.inserted, result.removed, result.kept) == (1, 1, 0)
+    assert "kept" not in result.summary()
+
+
+def test_a_row_with_a_missing_field_leaves_its_stores_schedule_alone(write_csv: WriteCsv) -> None:
+    BusinessHoursFactory(store=StoreFactory(id="1"), day_of_week=2)
+
+    result = hours_ingest(path=write_csv("hours.csv", HEADER + "1,3,09:00\n"))
+
+    assert schedule("1") == [(2, time(9), time(17))]
+    assert result.kept == 1
 
 
 def test_a_row_without_a_readable_store_id_names_no_store(write_csv: WriteCsv) -> None:

@@ -71,8 +71,9 @@ def test_the_rejects_file_lists_every_rejected_row_with_file_line_reason_and_row
     zones = write_csv("t.csv", ZONES)
     rejects = tmp_path / "rejects.csv"
 
-    ingest("--polls", str(polls), "--timezones", str(zones), "--rejects", str(rejects))
+    code, _, _ = ingest_failing("--polls", str(polls), "--timezones", str(zones), "--rejects", str(rejects))
 
+    assert code == 1  # every row of the polls file was rejected
     with rejects.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     assert rows == [
@@ -86,10 +87,12 @@ def test_the_rejects_file_lists_every_rejected_row_with_file_line_reason_and_row
 def test_only_the_first_20_rejections_are_printed_and_the_rest_counted(write_csv: WriteCsv, tmp_path: Path) -> None:
     polls = write_csv("p.csv", "store_id,status,timestamp_utc\n" + "1,up,2023-01-22 12:00:00 UTC\n" * 25)
 
-    _, err = ingest("--polls", str(polls))
-    _, err_with_file = ingest("--polls", str(polls), "--rejects", str(tmp_path / "r.csv"))
+    code, _, err = ingest_failing("--polls", str(polls))
+    _, _, err_with_file = ingest_failing("--polls", str(polls), "--rejects", str(tmp_path / "r.csv"))
 
-    assert len(err.splitlines()) == 21
+    assert code == 1  # every row was rejected
+    assert len(err.splitlines()) == 22
+    assert err.splitlines()[-2] == f"error: {polls}: every row was rejected; is it the right file?"
     assert err.splitlines()[-1] == "... 5 more rejected rows not shown (use --rejects FILE for all)"
     assert err_with_file.splitlines()[-1] == f"... 5 more rejected rows not shown (all in {tmp_path / 'r.csv'})"
     assert len((tmp_path / "r.csv").read_text().splitlines()) == 26

@@ -255,3 +255,15 @@ def test_progress_reports_add_up_to_the_file_size(write_csv: WriteCsv) -> None:
     polls_ingest(path=path, on_progress=seen.append)
 
     assert sum(seen) == path.stat().st_size
+
+
+def test_a_short_form_with_an_offset_is_stored_as_its_utc_instant_beside_the_other_rows(write_csv: WriteCsv) -> None:
+    path = write_csv(
+        "polls.csv",
+        HEADER + "1,active,2023-01-22 12+05:00\n1,inactive,2023-01-22 12:09:39 UTC\n2,active,2023-01-22 12:30-02:00\n",
+    )
+
+    result = polls_ingest(path=path)
+
+    assert (result.read, result.inserted, result.rejected) == (3, 3, 0)
+    assert stored_polls() == [("1", at(7), "active"), ("1", at(12, 9, 39), "inactive"), ("2", at(14, 30), "active")]

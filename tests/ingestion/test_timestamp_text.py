@@ -66,3 +66,45 @@ def test_the_text_is_what_django_stores_for_the_same_instant() -> None:
 def test_instants_outside_the_supported_years_are_rejected_on_the_fast_road_too(raw: str) -> None:
     with pytest.raises(RejectedRow, match="out of range"):
         utc_timestamp_text(raw)
+
+
+# Every date and time form fromisoformat reads, from the hour alone to microseconds.
+DATES = ["%Y-%m-%d", "%Y%m%d", "%G-W%V-%u", "%GW%V%u"]
+SHORT_TIMES = ["%H", "%H:%M", "%H%M", "%H:%M:%S", "%H%M%S"]
+OFFSETS = ["", "Z", "+00:00", "+05:00", "-03:30", "+0530", "-08", "+14:00:00", " UTC"]
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1901, 1, 1), max_value=datetime(9998, 1, 1)),
+    date_form=st.sampled_from(DATES),
+    time_form=st.sampled_from(SHORT_TIMES),
+    digits=st.integers(min_value=0, max_value=6),
+    offset=st.sampled_from(OFFSETS),
+    separator=st.sampled_from([" ", "T"]),
+)
+def test_the_fast_road_agrees_with_the_general_parser_on_every_short_form_with_or_without_an_offset(
+    moment: datetime, date_form: str, time_form: str, digits: int, offset: str, separator: str
+) -> None:
+    fraction = f".{moment.microsecond:06d}"[: digits + 1] if digits and time_form.endswith("S") else ""
+    raw = moment.strftime(f"{date_form}{separator}{time_form}") + fraction + offset
+
+    try:
+        expected = slow_road(raw)
+    except RejectedRow:
+        with pytest.raises(RejectedRow):
+            utc_timestamp_text(raw)
+    else:
+        assert utc_timestamp_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("2023-01-22 12+05:00", "2023-01-22 07:00:00"),
+        ("2023-01-22 12:30-02:00", "2023-01-22 14:30:00"),
+        ("2023-01-22 1230+0100", "2023-01-22 11:30:00"),
+        ("2023-W03-1 12:09:39", "2023-01-16 12:09:39"),  # an ISO week date of the canonical length
+    ],
+)
+def test_a_short_form_with_an_offset_or_a_week_date_is_converted_to_utc(raw: str, text: str) -> None:
+    assert utc_timestamp_text(raw) == text

@@ -41,7 +41,7 @@ class TestBuildReport:
 
         assert output.read_text(encoding="utf-8") == CSV_TWO_DAYS_AGO
 
-    @pytest.mark.parametrize("as_of", ["yesterday", "2023-13-01", "25/01/2023 12:00"])
+    @pytest.mark.parametrize("as_of", ["yesterday", "2023-13-01", "25/01/2023 12:00", "2023-01-23T12:00:00Z\x00junk"])
     def test_a_bad_as_of_is_a_command_error(self, week_of_polls: datetime, as_of: str) -> None:
         with pytest.raises(CommandError, match=re.escape(f"--as-of {as_of!r} is not a time like")):
             call_command("build_report", "--as-of", as_of, stderr=io.StringIO())

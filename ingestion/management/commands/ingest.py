@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from ingestion.errors import BadInputFile, Rejection
+from ingestion.rejects import REJECTS_HEADER
 from ingestion.services import IngestResult, hours_ingest, polls_ingest, timezones_ingest
 
 SHOWN_REJECTIONS = 20
@@ -19,8 +21,9 @@ SHOWN_REJECTIONS = 20
 
 class Command(BaseCommand):
     help = (
-        "Load input CSV files. Rejected rows are reported with file, line and reason and the rest loads; "
-        "a file that cannot be read as a whole stores nothing and exits with code 2."
+        "Load input CSV files. Rejected rows are reported with file, line and reason and the rest loads. "
+        "Exit code 2: a file could not be read as a whole (it stored nothing); "
+        "1: every row of a file was rejected; 0: otherwise."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -37,7 +40,7 @@ class Command(BaseCommand):
         ]
         if not jobs:
             raise CommandError("nothing to load: give at least one of --polls, --hours, --timezones")
-        rejects_file = self._open_rejects(options["rejects"])
+        rejects_file = self._open_rejects(options["rejects"], [path for path, _ in jobs])
         shown = 0
 
         def report(rejection: Rejection) -> None:
@@ -49,10 +52,12 @@ class Command(BaseCommand):
             shown += 1
 
         rejects_writer = csv.writer(rejects_file) if rejects_file is not None else None
-        failed = False
+        failed = all_rejected = False
         try:
             for path, ingest in jobs:
-                failed |= not self._ingest_one(path, ingest, report)
+                result = self._ingest_one(path, ingest, report)
+                failed |= result is None
+                all_rejected |= result is not None and result.every_row_rejected
         finally:
             if rejects_file is not None:
                 rejects_file.close()
@@ -61,18 +66,27 @@ class Command(BaseCommand):
             self.stderr.write(f"... {shown - SHOWN_REJECTIONS} more rejected rows not shown{where}")
         if failed:
             sys.exit(2)
+        if all_rejected:
+            sys.exit(1)
 
-    def _open_rejects(self, path: Path | None) -> TextIO | None:
+    def _open_rejects(self, path: Path | None, inputs: list[Path]) -> TextIO | None:
+        """Open the rejects file, refusing one that is an input: opening it for writing would empty that input."""
         if path is None:
             return None
+        for input_path in inputs:
+            if _same_file(path, input_path):
+                raise CommandError(f"the rejects file {path} is the input file {input_path}; nothing was loaded")
         try:
             handle = path.open("w", newline="", encoding="utf-8")
         except OSError as error:
             raise CommandError(f"cannot write rejects file {path}: {error.strerror}") from None
-        csv.writer(handle).writerow(["file", "line", "reason", "row"])
+        csv.writer(handle).writerow(REJECTS_HEADER)
         return handle
 
-    def _ingest_one(self, path: Path, ingest: Callable[..., IngestResult], report: Callable[[Rejection], None]) -> bool:
+    def _ingest_one(
+        self, path: Path, ingest: Callable[..., IngestResult], report: Callable[[Rejection], None]
+    ) -> IngestResult | None:
+        """Load one file and print its summary; ``None`` when the file was bad (it stored nothing)."""
         size = path.stat().st_size if path.is_file() else None
         with tqdm(
             total=size, unit="B", unit_scale=True, desc=path.name, disable=not sys.stderr.isatty(), leave=False
@@ -81,6 +95,18 @@ class Command(BaseCommand):
                 result = ingest(path=path, on_reject=report, on_progress=bar.update)
             except BadInputFile as error:
                 self.stderr.write(f"error: {error} (nothing from this file was stored)")
-                return False
+                return None
         self.stdout.write(result.summary())
+        if result.every_row_rejected:
+            self.stderr.write(f"error: {result.path}: every row was rejected; is it the right file?")
+        return result
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """Compared by real path (symbolic links resolved), and by inode for hard links."""
+    if one.resolve() == other.resolve():
         return True
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False

@@ -13,14 +13,15 @@ from tqdm import tqdm
 from reports.memory import peak_rss_mb
 from reports.services import NoPollsError, report_now, report_write_csv
 from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
+from stores.rules import echo, parse_iso_datetime
 
 
 def parse_as_of(text: str) -> datetime:
-    """``YYYY-MM-DD HH:MM:SS`` (or any ISO 8601 form), read as UTC unless it names an offset."""
+    """``YYYY-MM-DD HH:MM:SS`` (or any ISO 8601 form, read strictly), as UTC unless it names an offset."""
     try:
-        value = datetime.fromisoformat(text.strip().removesuffix(" UTC"))
+        value = parse_iso_datetime(text.strip().removesuffix(" UTC"))
     except ValueError:
-        raise CommandError(f"--as-of {text!r} is not a time like '2023-01-25 18:00:00'") from None
+        raise CommandError(f"--as-of {echo(text)!r} is not a time like '2023-01-25 18:00:00'") from None
     value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if not EARLIEST_INSTANT <= value < END_OF_INSTANTS:
         raise CommandError(f"--as-of {text!r} is out of range: it must be {RANGE_TEXT}")
