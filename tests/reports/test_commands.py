@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
 from reports.models import Report
@@ -109,6 +110,19 @@ class TestCleanupReports:
 
 
 class TestDemoUser:
+    @pytest.fixture(autouse=True)
+    def debug_on(self, settings: Settings) -> None:
+        """A local run, as ``make run`` makes it; pytest-django runs tests with DEBUG off."""
+        settings.DEBUG = True
+
+    def test_it_refuses_to_run_with_debug_off(self, settings: Settings) -> None:
+        settings.DEBUG = False
+
+        with pytest.raises(CommandError, match="only with DEBUG=1"):
+            self.run_demo_user()
+
+        assert not get_user_model().objects.exists()
+
     def run_demo_user(self) -> str:
         stdout = io.StringIO()
         call_command("demo_user", "--base-url", "http://example.test:8000/", stdout=stdout)
