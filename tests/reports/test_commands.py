@@ -90,6 +90,17 @@ class TestCleanupReports:
         assert not Path(old_failed.csv_file.path).exists()
         assert Path(recent.csv_file.path).exists()
 
+    def test_it_deletes_the_stored_extended_csv_too(self) -> None:
+        report = self.finished_report(Report.Status.COMPLETE, age=timedelta(days=31))
+        report.extended_csv_file.save(f"report-{report.id}-extended.csv", ContentFile(b"store_id\n"), save=False)
+        Report.objects.filter(id=report.id).update(extended_csv_file=report.extended_csv_file.name)
+        extended = Path(report.extended_csv_file.path)
+
+        call_command("cleanup_reports", stdout=io.StringIO())
+
+        assert not Report.objects.exists()
+        assert not extended.exists()
+
     def test_its_default_age_is_report_retention_days(self) -> None:
         kept = self.finished_report(Report.Status.COMPLETE, age=timedelta(days=29))
         self.finished_report(Report.Status.COMPLETE, age=timedelta(days=31))
