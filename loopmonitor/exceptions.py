@@ -107,7 +107,7 @@ class JsonErrorsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        if response.status_code < 400 or not is_api_path(request.path) or _is_json(response):
+        if response.status_code < 400 or not is_api_path(request.path_info) or _is_json(response):
             return response
         if isinstance(response, Response):
             return response  # DRF's own answer (JSON, or the browsable page a browser asked for)
@@ -116,7 +116,7 @@ class JsonErrorsMiddleware:
         return JsonResponse({"detail": _reason(response.status_code)}, status=response.status_code)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> JsonResponse | None:
-        if not is_api_path(request.path) or isinstance(exception, DJANGO_CLIENT_ERRORS):
+        if not is_api_path(request.path_info) or isinstance(exception, DJANGO_CLIENT_ERRORS):
             return None
         return internal_error_response(request, exception)
 
