@@ -84,6 +84,34 @@ def test_a_path_no_route_matches_is_a_json_404_with_debug_on_too(settings: Setti
 
 
 @pytest.mark.django_db
+def test_a_request_for_a_host_not_allowed_is_a_json_400(settings: Settings) -> None:
+    settings.DEBUG = True
+
+    response = Client().get("/get_report", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "bad request"}
+
+
+@pytest.mark.django_db
+def test_an_error_raised_by_a_middleware_is_a_json_500_with_an_error_id_too(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Django's CommonMiddleware raises RuntimeError, with DEBUG on, for a POST that
+    # would need a slash appended; that happens outside any view.
+    settings.DEBUG = True
+    client = Client(raise_request_exception=False)
+
+    with caplog.at_level(logging.ERROR, logger="loopmonitor.exceptions"):
+        response = client.post("/api/schema", {"a": "b"})
+
+    error_id = assert_generic_500(
+        response.status_code, response["Content-Type"], response.content, leaks=["RuntimeError", "APPEND_SLASH"]
+    )
+    assert any(error_id in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.django_db
 def test_the_admin_keeps_its_html_error_pages(admin_client: Client) -> None:
     response = admin_client.get("/admin/no-such-page/")
 
