@@ -9,6 +9,9 @@ PORT ?= 8000
 
 .PHONY: run test install browser migrate sample-data demo-user serve check lint typecheck clean
 
+# DEBUG is off unless set; the local targets turn it on (the tests do so in tests/settings.py).
+run serve demo-user sample-data migrate: export DEBUG = 1
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -32,6 +32,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 DEFAULT_BENCH_URL = "postgres://postgres@127.0.0.1:5432/loopmonitor_bench"
+# The processes a benchmark starts are a local run: plain HTTP on loopback and the demo user.
+LOCAL_RUN = {"DEBUG": "1", "PYTHONWARNINGS": "ignore"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,7 @@ def demo_token(*, database_url: str) -> str:
 
 def manage(args: list[str], *, database_url: str, extra_env: dict[str, str] | None = None) -> Measured:
     """Run ``manage.py ARGS`` against ``database_url``; its wall time and peak RSS."""
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONWARNINGS": "ignore", **(extra_env or {})}
+    env = {**os.environ, **LOCAL_RUN, "DATABASE_URL": database_url, **(extra_env or {})}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -222,7 +224,7 @@ class RunningService:
     """A real web server and a real ``qcluster`` on a loopback port, each its own process, for one run."""
 
     def __init__(self, database_url: str, env: dict[str, str]) -> None:
-        self.env = {**os.environ, "DATABASE_URL": database_url, "PYTHONWARNINGS": "ignore", **env}
+        self.env = {**os.environ, **LOCAL_RUN, "DATABASE_URL": database_url, **env}
         self.base = f"http://127.0.0.1:{free_port()}"
 
     def __enter__(self) -> RunningService:

@@ -2,9 +2,13 @@
 
 One module, read from the environment, with safe defaults for a local run:
 with nothing set the service runs on an SQLite file under ``var/`` with the
-ORM broker, which is what ``make run`` uses. Production sets ``DATABASE_URL``
-(PostgreSQL through psycopg 3), ``SECRET_KEY``, ``DEBUG=0`` and
-``ALLOWED_HOSTS``; ``manage.py check --deploy`` is clean then.
+ORM broker. ``DEBUG`` is off unless asked for: a forgotten variable must not
+turn a server into a development one that prints tracebacks. ``make run``
+and the test settings (``tests/settings.py``) set ``DEBUG=1``. Production sets
+``DATABASE_URL`` (PostgreSQL through psycopg 3), ``SECRET_KEY`` and
+``ALLOWED_HOSTS``; behind a TLS-terminating proxy also
+``TRUST_X_FORWARDED_PROTO=1``, and once every subdomain serves HTTPS the
+HSTS opt-ins. ``manage.py check --deploy`` is clean then.
 """
 
 from __future__ import annotations
@@ -43,11 +47,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 _INSECURE_DEV_KEY = "django-insecure-local-development-key-do-not-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", _INSECURE_DEV_KEY if DEBUG else "")
 if not SECRET_KEY:
-    raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
+    raise RuntimeError("SECRET_KEY must be set when DEBUG is off (for a local run, set DEBUG=1)")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -71,6 +75,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "loopmonitor.exceptions.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -170,9 +175,12 @@ SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 3600)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Opt-in: both commit every subdomain to HTTPS, and a preload is hard to undo.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Opt-in: trusting X-Forwarded-Proto is only safe behind a proxy that sets it
+# on every request; reached directly, any client could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 
 LOGGING = {
     "version": 1,

@@ -18,6 +18,7 @@ fetched, so the pages work offline.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -45,8 +46,32 @@ WORST_STORES = 20
 FIRST_ROWS = 20
 
 
+#: A store id that is nothing but dots would be a ``.`` or ``..`` path segment, which a browser resolves away.
+_DOTS_ONLY = re.compile(r"\.+")
+_QUOTED_DOTS = re.compile(r"(?:_2E)+")
+
+
+def store_url_segment(store_id: str) -> str:
+    """The store id as one path segment, quoted as the admin quotes a primary key (``/`` is ``_2F``, ...).
+
+    ``reverse`` alone percent-encodes but keeps ``/`` and dot segments, so a
+    link to ``a/../b`` led a browser to store ``b``. A dots-only id is
+    written as ``_2E`` per dot; no quoted id looks like that (``_`` is quoted).
+    """
+    if _DOTS_ONLY.fullmatch(store_id):
+        return "_2E" * len(store_id)
+    return quote(store_id)
+
+
+def store_id_from_url(segment: str) -> str:
+    if _QUOTED_DOTS.fullmatch(segment):
+        return "." * (len(segment) // 3)
+    return unquote(segment)
+
+
 def store_page_url(report_id: str, store_id: str) -> str:
-    return reverse("admin:reports_report_store", args=[report_id, store_id])
+    """The admin page of a store's week in a report: build every link to it here."""
+    return reverse("admin:reports_report_store", args=[report_id, store_url_segment(store_id)])
 
 
 def _moment(moment: datetime | None, *, same_day_as: datetime | None = None) -> str:
@@ -248,6 +273,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def store_view(self, request: HttpRequest, report_id: str, store_id: str) -> HttpResponse:
         """A store's week in a report: totals beside the CSV row, the timeline, the outages."""
+        store_id = store_id_from_url(store_id)
         report = get_object_or_404(Report, id=report_id)
         if not self.has_view_permission(request, report):
             raise PermissionDenied

@@ -51,6 +51,7 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from reports.csv_format import HEADER
+from reports.extended_csv import report_extended_csv_queue
 from reports.models import Report, ReportShard
 from reports.selectors import StoreInputs, chunked, reported_store_ids, store_polls, store_schedules, to_instant
 from reports.services import read_snapshot, report_create, report_rows
@@ -319,6 +320,7 @@ def report_assemble(*, report_id: str) -> None:
         finished_at=timezone.now(),
     )
     logger.info("report %s complete: %d rows", report_id, report.stores_total)
+    report_extended_csv_queue(report_id=report_id)
 
 
 def report_recover(report: Report) -> Report:

@@ -1,7 +1,8 @@
 """A report run: when it was asked for, for which ``now``, how far it got, and its CSV.
 
 The CSV itself lives in Django storage (``MEDIA_ROOT/reports/`` by default),
-not in the database, so the table stays small whatever the store count.
+not in the database, so the table stays small whatever the store count; so
+does its extended CSV (:mod:`reports.extended_csv`), stored beside it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class Report(models.Model):
     rows = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     csv_file = models.FileField(upload_to="reports/", blank=True)
+    extended_csv_file = models.FileField(
+        upload_to="reports/",
+        blank=True,
+        help_text="The CSV with the extended columns, stored by a worker once the report is complete.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -143,8 +143,9 @@ def reports_delete_older_than(*, days: int) -> int:
     )
     deleted = 0
     for report in old.iterator():
-        if report.csv_file:
-            report.csv_file.delete(save=False)
+        for stored in (report.csv_file, report.extended_csv_file):
+            if stored:
+                stored.delete(save=False)
         report.delete()
         deleted += 1
     return deleted

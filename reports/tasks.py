@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reports.extended_csv import report_extended_csv_store
 from reports.fanout import report_plan, reports_recover_all, shard_run
 
 
@@ -18,3 +19,8 @@ def run_shard(shard_id: int) -> None:
 def recover_reports() -> int:
     """Re-queue work abandoned by dead workers; scheduled once a minute."""
     return reports_recover_all()
+
+
+def store_extended_csv(report_id: str) -> None:
+    """Compute and store a complete report's extended CSV; queued by its assembly."""
+    report_extended_csv_store(report_id=report_id)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django import template
-from django.urls import reverse
 
+from reports.admin import store_page_url
 from reports.models import Report
 
 register = template.Library()
@@ -31,5 +31,4 @@ def latest_report_store_page(store_id: str) -> StorePageLink | None:
     )
     if report is None or report.as_of is None:
         return None
-    url = reverse("admin:reports_report_store", args=[report.id, store_id])
-    return StorePageLink(url=url, report_id=report.id, as_of=report.as_of)
+    return StorePageLink(url=store_page_url(report.id, store_id), report_id=report.id, as_of=report.as_of)

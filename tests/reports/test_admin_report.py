@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from html import escape, unescape
+from urllib.parse import urljoin, urlsplit
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.test import Client
@@ -228,6 +231,25 @@ class TestStorePage:
         html = page(staff, reverse("admin:reports_report_store", args=[unplanned.id, "north/7 ?#"]))
 
         assert "Store north/7 ?#" in html and 'id="outages"' in html
+
+    @pytest.mark.parametrize("store_id", ["a/../b", "..", ".", "50%_2F off?#&x=1"])
+    def test_every_link_to_a_store_page_reaches_that_store_as_a_browser_follows_it(
+        self, staff: Client, week_of_polls: datetime, q_sync: None, store_id: str
+    ) -> None:
+        PollFactory(store=StoreFactory(id=store_id), timestamp_utc=week_of_polls, status="inactive")
+        report = Report.objects.get(id=report_trigger(as_of=None).id)
+        report_page = page(staff, reverse("admin:reports_report_change", args=[report.id]))
+        store_admin_page = page(staff, reverse("admin:stores_store_change", args=[quote(store_id)]))
+        hrefs = [
+            *re.findall(r'class="store-link" href="([^"]+)">' + re.escape(escape(store_id)) + "<", report_page),
+            *re.findall(r'id="store-timeline-link" href="([^"]+)"', store_admin_page),
+        ]
+
+        assert len(hrefs) == 2
+        for href in hrefs:
+            # What a browser requests: the link resolved against the page, dot segments removed.
+            followed = urlsplit(urljoin("http://testserver/admin/reports/report/", unescape(href))).path
+            assert f"| Store {escape(store_id)} |" in page(staff, followed), followed
 
     def test_the_store_admin_links_to_the_store_page_of_the_latest_report(self, staff: Client, report: Report) -> None:
         html = page(staff, reverse("admin:stores_store_change", args=["office-hours"]))

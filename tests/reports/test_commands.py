@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
 from reports.models import Report
@@ -89,6 +90,17 @@ class TestCleanupReports:
         assert not Path(old_failed.csv_file.path).exists()
         assert Path(recent.csv_file.path).exists()
 
+    def test_it_deletes_the_stored_extended_csv_too(self) -> None:
+        report = self.finished_report(Report.Status.COMPLETE, age=timedelta(days=31))
+        report.extended_csv_file.save(f"report-{report.id}-extended.csv", ContentFile(b"store_id\n"), save=False)
+        Report.objects.filter(id=report.id).update(extended_csv_file=report.extended_csv_file.name)
+        extended = Path(report.extended_csv_file.path)
+
+        call_command("cleanup_reports", stdout=io.StringIO())
+
+        assert not Report.objects.exists()
+        assert not extended.exists()
+
     def test_its_default_age_is_report_retention_days(self) -> None:
         kept = self.finished_report(Report.Status.COMPLETE, age=timedelta(days=29))
         self.finished_report(Report.Status.COMPLETE, age=timedelta(days=31))
@@ -109,6 +121,19 @@ class TestCleanupReports:
 
 
 class TestDemoUser:
+    @pytest.fixture(autouse=True)
+    def debug_on(self, settings: Settings) -> None:
+        """A local run, as ``make run`` makes it; pytest-django runs tests with DEBUG off."""
+        settings.DEBUG = True
+
+    def test_it_refuses_to_run_with_debug_off(self, settings: Settings) -> None:
+        settings.DEBUG = False
+
+        with pytest.raises(CommandError, match="only with DEBUG=1"):
+            self.run_demo_user()
+
+        assert not get_user_model().objects.exists()
+
     def run_demo_user(self) -> str:
         stdout = io.StringIO()
         call_command("demo_user", "--base-url", "http://example.test:8000/", stdout=stdout)

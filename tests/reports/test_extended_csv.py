@@ -1,8 +1,11 @@
 """``?columns=extended``: the report's columns, then uptime %, outage count and longest outage per window.
 
 The default CSV stays byte for byte what ``build_report`` writes; the extended
-one is computed from the report's own snapshot and refused (409) rather than
-served when it would disagree with the stored report.
+one is computed from the report's own snapshot, by the worker once the report
+is complete, and stored beside the CSV, so a download reads a file. A report
+without a stored one (completed before) computes it on its first download.
+Either way it is refused (409) rather than stored or served when it would
+disagree with the stored report.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from django_q.conf import Conf
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
@@ -22,7 +26,7 @@ from reports.fanout import report_trigger
 from reports.models import Report
 from stores.models import Poll
 from tests.factories import PollFactory, StoreFactory
-from tests.reports.conftest import CSV_AT_NOW, HEADER, BuildReportCsv
+from tests.reports.conftest import CSV_AT_NOW, HEADER, BuildReportCsv, RunQueuedTasks
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_reports", "q_sync")]
 
@@ -107,9 +111,16 @@ def test_polls_stored_after_the_report_do_not_change_its_extended_csv(report: Re
     assert after == before
 
 
+def completed_before_extended_csvs_were_stored(report: Report) -> Report:
+    """The report as one assembled before workers stored extended CSVs: no ``extended_csv_file``."""
+    report.extended_csv_file.delete(save=True)
+    return report
+
+
 def test_a_poll_the_report_read_and_that_changed_since_makes_the_extended_csv_a_409(
     report: Report, api_client: APIClient
 ) -> None:
+    completed_before_extended_csvs_were_stored(report)
     Poll.objects.filter(store_id="always-up").update(status="inactive")
 
     response = api_client.get("/get_report", {"report_id": report.id, "columns": "extended"})
@@ -158,3 +169,79 @@ def test_a_stored_file_that_is_not_a_report_csv_is_a_409_not_a_crash(
 
     assert response.status_code == 409
     assert "header" in response.json()["detail"]
+
+
+def test_the_worker_stores_the_extended_csv_beside_the_csv_when_the_report_completes(report: Report) -> None:
+    assert report.extended_csv_file.name == f"reports/report-{report.id}-extended.csv"
+    with report.extended_csv_file.open("rb") as stored:
+        lines = stored.read().decode().splitlines()
+
+    assert lines[0] == ",".join(EXTENDED_HEADER)
+    assert [line.split(",")[:7] for line in lines] == [line.split(",") for line in CSV_AT_NOW.splitlines()]
+
+
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_a_download_reads_the_stored_file_and_computes_nothing(
+    report: Report, api_client: APIClient, django_assert_max_num_queries: Any, method: str
+) -> None:
+    with report.extended_csv_file.open("wb") as stored:
+        stored.write(b"what the worker stored\n")
+
+    # The token, the report: no shard, poll or store is read.
+    with django_assert_max_num_queries(2):
+        response = getattr(api_client, method)(f"/reports/{report.id}/download", {"columns": "extended"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv"
+    if method == "get":
+        assert body(response) == "what the worker stored\n"
+
+
+def test_a_poll_changed_after_the_worker_stored_it_does_not_change_the_extended_csv(
+    report: Report, api_client: APIClient
+) -> None:
+    before = body(api_client.get("/get_report", {"report_id": report.id, "columns": "extended"}))
+    Poll.objects.filter(store_id="always-up").update(status="inactive")
+
+    after = body(api_client.get("/get_report", {"report_id": report.id, "columns": "extended"}))
+
+    assert after == before
+
+
+def test_a_report_completed_before_is_computed_on_its_first_download_and_then_read(
+    report: Report, api_client: APIClient, django_assert_max_num_queries: Any
+) -> None:
+    expected = body(api_client.get(f"/reports/{report.id}/download", {"columns": "extended"}))
+    completed_before_extended_csvs_were_stored(report)
+
+    first = body(api_client.get(f"/reports/{report.id}/download", {"columns": "extended"}))
+    report.refresh_from_db()
+    with django_assert_max_num_queries(2):
+        second = body(api_client.get(f"/reports/{report.id}/download", {"columns": "extended"}))
+
+    assert first == second == expected
+    assert report.extended_csv_file.name == f"reports/report-{report.id}-extended.csv"
+
+
+def test_a_report_whose_data_changed_before_the_worker_ran_stores_no_extended_csv(
+    settings: Settings,
+    week_of_polls: datetime,
+    api_client: APIClient,
+    monkeypatch: pytest.MonkeyPatch,
+    run_queued_tasks: RunQueuedTasks,
+) -> None:
+    settings.REPORT_SHARD_SIZE = 2
+    monkeypatch.setattr(Conf, "SYNC", False)  # tasks wait in the ORM broker for run_queued_tasks
+    report = report_trigger(as_of=None)
+
+    def change_a_poll_once_complete() -> None:
+        if Report.objects.filter(id=report.id, status=Report.Status.COMPLETE).exists():
+            Poll.objects.filter(store_id="always-up").update(status="inactive")
+
+    run_queued_tasks(after_each=change_a_poll_once_complete)
+
+    report.refresh_from_db()
+    assert report.status == Report.Status.COMPLETE and not report.extended_csv_file
+    response = api_client.get("/get_report", {"report_id": report.id, "columns": "extended"})
+    assert response.status_code == 409
+    assert "always-up" in response.json()["detail"]

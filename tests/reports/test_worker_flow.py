@@ -20,6 +20,7 @@ from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
 import reports.fanout
+from reports.models import Report
 from tests.factories import PollFactory
 from tests.reports.conftest import CSV_AT_NOW, CSV_TWO_DAYS_AGO, ROW_ALWAYS_DOWN, BuildReportCsv, RunQueuedTasks
 
@@ -99,7 +100,9 @@ def test_progress_rises_while_the_workers_run_and_the_report_ends_complete(
 
     running = [answer["progress"] for answer in answers if answer["status"] == "Running"]
     assert answers[-1]["status"] == "Complete"
-    assert [answer["status"] for answer in answers] == ["Running"] * len(running) + ["Complete"]
+    # The last task, after Complete, stores the extended CSV.
+    assert [answer["status"] for answer in answers] == ["Running"] * len(running) + ["Complete"] * 2
+    assert Report.objects.get(id=report_id).extended_csv_file
     assert running == sorted(running)
     assert all(0.0 <= progress < 1.0 for progress in running)
     assert any(0.0 < progress < 1.0 for progress in running)

@@ -38,6 +38,7 @@ from loopmonitor.benchmarking import (
 )
 
 COMPLETE_TIMEOUT = 900.0
+CLEAR_QUEUE = "DELETE FROM django_q_ormq"
 
 
 class Command(BenchmarkCommand):
@@ -70,7 +71,7 @@ class Command(BenchmarkCommand):
                 polls = database.execute("SELECT count(*) FROM stores_poll").fetchone()[0]  # type: ignore[index]
                 # Tasks and reports left by an earlier run (or a load test) on this
                 # throw-away database would be worked off before the timed report.
-                database.execute("DELETE FROM django_q_ormq")
+                database.execute(CLEAR_QUEUE)
                 database.execute(
                     "UPDATE reports_report SET status = 'failed', error = 'left over from an earlier benchmark run' "
                     "WHERE status IN ('pending', 'running')"
@@ -115,6 +116,10 @@ class Command(BenchmarkCommand):
 
     def _one_run(self, database_url: str, token: str, workers: int, shard_size: int) -> tuple[float, float]:
         env = {"Q_WORKERS": str(workers), "REPORT_SHARD_SIZE": str(shard_size)}
+        # The previous run's report queued the task that stores its extended CSV as it
+        # completed, and its cluster may have stopped first: this run must not work it off.
+        with psycopg.connect(database_url) as database:
+            database.execute(CLEAR_QUEUE)
         with RunningService(database_url, env) as service, PeakRss(psutil.Process(service.cluster.pid)) as rss:
             started = time.perf_counter()
             report_id = service.trigger(token)

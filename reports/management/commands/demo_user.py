@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.authtoken.models import Token
 
 
@@ -18,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # A superuser with a known password and a printed token: never on a server that is not a local one.
+        if not settings.DEBUG:
+            raise CommandError("demo_user runs only with DEBUG=1: it makes a superuser with a known password")
         username, base = options["username"], options["base_url"].rstrip("/")
         password = os.environ.get("DEMO_PASSWORD", "demo-password")
         user, created = get_user_model().objects.get_or_create(

@@ -1,0 +1,17 @@
+"""The test suite's settings: the service's own, read with ``DEBUG`` on.
+
+``DEBUG`` defaults to off, and the settings module derives more from it at
+import (the development ``SECRET_KEY``, no HTTPS redirect), so it is set in
+the environment before that import rather than overridden after. The
+processes the suite starts (``qcluster``, ``manage.py``) inherit it.
+pytest-django still runs each test with ``settings.DEBUG`` false, as Django's
+own test runner does.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["DEBUG"] = "1"
+
+from loopmonitor.settings import *  # noqa: E402, F403
