@@ -7,12 +7,12 @@
 * **Report page** (the change view, read-only): for a complete report,
   totals, a histogram of stores by weekly uptime, the 20 worst stores by
   weekly downtime and the first rows, all read from the stored CSV
-  (:mod:`reports.overview`); then the run's details and its shards.
+  (:mod:`reports.presentation.overview`); then the run's details and its shards.
 * **Store page** (``<report id>/stores/<store id>/``): the store's week as the
   report computed it (:mod:`reports.outages`): totals next to the CSV row,
   a day-by-day timeline and the list of outages.
 
-Charts are inline SVG from :mod:`reports.charts`: no script, nothing
+Charts are inline SVG from :mod:`reports.presentation.charts`: no script, nothing
 fetched, so the pages work offline.
 """
 
@@ -34,12 +34,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from reports.charts import Bar, duration_text, histogram_svg, week_timeline_svg
-from reports.csv_format import SECONDS_PER_HOUR, SECONDS_PER_MINUTE, report_row, round_half_up
-from reports.intervals import WEEK
+from reports.engine.csv_row import SECONDS_PER_HOUR, SECONDS_PER_MINUTE, report_row, round_half_up
+from reports.engine.intervals import WEEK
 from reports.models import Report, ReportShard
 from reports.outages import WindowTotals, outage_records, store_week_in_report, timeline_days, window_totals
-from reports.overview import NotAReportCsv, report_csv_row, report_overview
+from reports.presentation.charts import Bar, duration_text, histogram_svg, week_timeline_svg
+from reports.presentation.overview import NotAReportCsv, report_csv_row, report_overview
 
 WORST_STORES = 20
 FIRST_ROWS = 20
@@ -240,7 +240,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         download = reverse("download_report", args=[report.id])
         return {
             "overview": overview,
-            "histogram_svg": mark_safe(histogram),  # noqa: S308 - built and escaped by reports.charts
+            "histogram_svg": mark_safe(histogram),  # noqa: S308 - built and escaped by reports.presentation.charts
             "worst_stores": [(row, store_page_url(report.id, row.store_id)) for row in overview.worst],
             "download_url": download,
             "extended_download_url": f"{download}?columns=extended",
@@ -291,7 +291,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "days": days,
                 "windows": window_rows(window_totals(week.timeline, week.now_us), csv_row),
                 "outages": outage_records(week),
-                "timeline_svg": mark_safe(timeline),  # noqa: S308 - built and escaped by reports.charts
+                "timeline_svg": mark_safe(timeline),  # noqa: S308 - built and escaped by reports.presentation.charts
                 "now_local": week.local(week.now_us),
                 "window_start_local": week.local(week.now_us - WEEK),
                 "csv_row": csv_row,

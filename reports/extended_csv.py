@@ -5,7 +5,7 @@ stored file, byte for byte what ``build_report`` writes).
 
 **When it is computed.** On demand, for a complete report, from the report's
 own snapshot (:mod:`reports.snapshot`: the stores, hours and zones planned,
-and only the polls it read), through :func:`reports.intervals.store_timeline`
+and only the polls it read), through :func:`reports.engine.intervals.store_timeline`
 -- the same stretches the report measured. The first seven columns are
 recomputed too and must equal the stored CSV row for row; if they do not
 (a poll the report read was changed or deleted since, or a store deleted),
@@ -23,7 +23,7 @@ temporary file first, so a refusal is never a half-sent CSV.
   (the percentage is undefined, not 0).
 * ``outages_last_*``: how many outages reach into the window. An outage is a
   contiguous stretch of downtime within business hours; closing time ends
-  it (see :mod:`reports.intervals`).
+  it (see :mod:`reports.engine.intervals`).
 * ``longest_outage_last_*``: the longest of them, counting only its part inside
   the window (so the parts add up to the window's downtime); minutes for the
   last hour, hours for the day and week, as the downtime columns; ``0.00``
@@ -39,8 +39,8 @@ from collections.abc import Iterator
 from fractions import Fraction
 from typing import IO
 
-from reports.csv_format import HEADER, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, report_row, round_half_up
-from reports.intervals import Instant
+from reports.engine.csv_row import HEADER, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, report_row, round_half_up
+from reports.engine.intervals import Instant
 from reports.models import Report
 from reports.outages import WindowTotals, store_week, window_totals
 from reports.selectors import to_instant

@@ -50,7 +50,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from reports.csv_format import HEADER
+from reports.engine.csv_row import HEADER
 from reports.models import Report, ReportShard
 from reports.selectors import StoreInputs, chunked, reported_store_ids, store_polls, store_schedules, to_instant
 from reports.services import read_snapshot, report_create, report_rows

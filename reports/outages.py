@@ -1,7 +1,7 @@
 """One store's week, readable: its outages, its window totals and its day-by-day timeline.
 
-Every number here comes from :func:`reports.intervals.store_timeline`, the same
-stretches :func:`reports.intervals.store_uptime` measures for the CSV; this
+Every number here comes from :func:`reports.engine.intervals.store_timeline`, the same
+stretches :func:`reports.engine.intervals.store_uptime` measures for the CSV; this
 module only fetches inputs and turns instants into datetimes and chart
 geometry. Two sources of inputs:
 
@@ -25,8 +25,7 @@ from fractions import Fraction
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from reports.charts import DayRow, Span, SpanKind, Tick, duration_text
-from reports.intervals import (
+from reports.engine.intervals import (
     DAY,
     HOUR,
     WEEK,
@@ -38,8 +37,9 @@ from reports.intervals import (
     store_timeline,
     wall_to_utc,
 )
-from reports.intervals import Poll as PollPoint
+from reports.engine.intervals import Poll as PollPoint
 from reports.models import Report
+from reports.presentation.charts import DayRow, Span, SpanKind, Tick, duration_text
 from reports.selectors import StoreInputs, store_inputs, to_instant
 from reports.services import read_snapshot, report_now, zone
 from reports.snapshot import report_store_inputs

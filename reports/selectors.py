@@ -21,8 +21,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Exists, Max, OuterRef, Subquery
 from django.db.models.sql.compiler import SQLCompiler
 
-from reports.intervals import HoursRow, Instant
-from reports.intervals import Poll as PollPoint
+from reports.engine.intervals import HoursRow, Instant
+from reports.engine.intervals import Poll as PollPoint
 from stores.models import BusinessHours, Poll, PollStatus, Store
 
 WEEK = timedelta(days=7)

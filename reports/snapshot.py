@@ -28,7 +28,7 @@ from datetime import time
 from functools import lru_cache
 from typing import Any
 
-from reports.intervals import HoursRow
+from reports.engine.intervals import HoursRow
 from reports.models import Report
 from reports.selectors import StoreInputs, chunked, polls_in_week, reported_store_ids, store_inputs, store_polls
 

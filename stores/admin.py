@@ -40,8 +40,8 @@ from django.utils.functional import cached_property
 
 from ingestion.admin import HoursImportMixin, TimezonesImportMixin
 from ingestion.errors import RejectedRow
-from ingestion.fields import parse_timezone
 from stores.models import BusinessHours, Poll, Store
+from stores.rules import parse_timezone
 
 #: The polls changelist counts at most this many matching rows.
 POLL_COUNT_CAP = 10_000

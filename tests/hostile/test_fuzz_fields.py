@@ -17,7 +17,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ingestion.errors import RejectedRow
-from ingestion.fields import (
+from ingestion.rows import hours_from_fields, poll_from_fields, timezone_from_fields
+from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS
+from stores.rules import (
     MAX_STORE_ID_LENGTH,
     known_timezones,
     parse_day_of_week,
@@ -27,8 +29,6 @@ from ingestion.fields import (
     parse_timestamp_utc,
     parse_timezone,
 )
-from ingestion.rows import hours_from_fields, poll_from_fields, timezone_from_fields
-from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS
 
 Value = TypeVar("Value")
 

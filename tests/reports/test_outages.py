@@ -1,6 +1,6 @@
 """Outages from the interval engine: contiguous downtime within business hours, and the polls behind it.
 
-Pure tests of :mod:`reports.intervals` (``outages``, ``observations_ruling``,
+Pure tests of :mod:`reports.engine.intervals` (``outages``, ``observations_ruling``,
 ``outage_seconds_in_window``, ``store_timeline``), then the store week read
 from the database by :mod:`reports.outages`.
 """
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.intervals import (
+from reports.engine.intervals import (
     DAY,
     HOUR,
     WEEK,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from reports.csv_format import HEADER
+from reports.engine.csv_row import HEADER
 from reports.selectors import store_inputs, to_instant
 from reports.services import NoPollsError, report_now, report_write_csv
 from tests.factories import BusinessHoursFactory, PollFactory, StoreFactory

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from loopmonitor.benchmarking import (
+from devtools.benchmarking import (
     DEFAULT_BENCH_URL,
     BenchmarkCommand,
     BenchmarkError,

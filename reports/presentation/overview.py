@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO
 
-from reports.csv_format import HEADER
+from reports.engine.csv_row import HEADER
 from reports.models import Report
 
 _UPTIME_WEEK = HEADER.index("uptime_last_week")

@@ -21,7 +21,7 @@ import psutil
 import psycopg
 from django.core.management.base import CommandParser
 
-from loopmonitor.benchmarking import (
+from devtools.benchmarking import (
     DEFAULT_BENCH_URL,
     BenchmarkCommand,
     BenchmarkError,

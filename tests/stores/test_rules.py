@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time
 import pytest
 
 from ingestion.errors import RejectedRow
-from ingestion.fields import (
+from stores.rules import (
     parse_day_of_week,
     parse_local_time,
     parse_status,

@@ -26,16 +26,16 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from loopmonitor.exceptions import body_too_large
-from reports.extended_csv import ExtendedCsvUnavailable, report_extended_csv_file
-from reports.fanout import report_recover, report_trigger
-from reports.models import Report
-from reports.serializers import (
+from reports.api.serializers import (
     ReportColumnsInput,
     ReportIdInput,
     ReportStatusOutput,
     TriggerReportInput,
     TriggerReportOutput,
 )
+from reports.extended_csv import ExtendedCsvUnavailable, report_extended_csv_file
+from reports.fanout import report_recover, report_trigger
+from reports.models import Report
 from reports.services import NoPollsError
 
 API_STATUS = {

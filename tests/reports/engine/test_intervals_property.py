@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.intervals import (
+from reports.engine.intervals import (
     HoursRow,
     Poll,
     business_intervals_for_week,

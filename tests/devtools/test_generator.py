@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.generator import (
+from devtools.generator import (
     FIRST_POLL_HOUR,
     HOURS_FILE,
     POLL_HOURS,

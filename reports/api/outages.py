@@ -1,7 +1,7 @@
 """``GET /stores/{store_id}/outages``: one store's outages in the week before ``as_of``, page by page.
 
 The view validates, calls :func:`reports.outages.store_week_at` and shapes
-the answer; the outages are :func:`reports.intervals.store_timeline`'s, the
+the answer; the outages are :func:`reports.engine.intervals.store_timeline`'s, the
 same stretches the report measures. ``as_of`` defaults to the latest poll in
 the database, as a report's ``now`` does. The answer carries the store's
 totals per report window (unrounded seconds) beside the page of outages, in
@@ -22,11 +22,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reports.intervals import WEEK
+from reports.api.serializers import TriggerReportInput
+from reports.api.views import NoPolls
+from reports.engine.intervals import WEEK
 from reports.outages import OutageRecord, StoreWeek, UnknownStore, outage_records, store_week_at, window_totals
-from reports.serializers import TriggerReportInput
 from reports.services import NoPollsError
-from reports.views import NoPolls
 from stores.models import Store
 
 MAX_STORE_ID_LENGTH = Store._meta.get_field("id").max_length or 64

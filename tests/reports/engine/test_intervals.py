@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.intervals import (
+from reports.engine.intervals import (
     DAY,
     HOUR,
     WEEK,

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingestion.errors import RejectedRow
-from ingestion.fields import parse_timestamp_utc, utc_timestamp_text
+from stores.rules import parse_timestamp_utc, utc_timestamp_text
 
 
 def slow_road(raw: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loopmonitor.benchmarking import BenchmarkError, benchmark_database_name
+from devtools.benchmarking import BenchmarkError, benchmark_database_name
 
 
 def test_a_benchmark_database_is_recognised_by_its_name() -> None:

@@ -1,6 +1,6 @@
 """``manage.py generate_data``: write a synthetic, realistic input data set.
 
-A thin shell around :func:`ingestion.generator.generate_dataset` (where the
+A thin shell around :func:`devtools.generator.generate_dataset` (where the
 model and its reasons are documented): argument checks, a progress bar and a
 summary line.
 """
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from ingestion.generator import HOURS_FILE, POLL_HOURS, POLLS_PER_STORE_HOUR, TIMEZONES_FILE, generate_dataset
+from devtools.generator import HOURS_FILE, POLL_HOURS, POLLS_PER_STORE_HOUR, TIMEZONES_FILE, generate_dataset
 
 #: Stores in the bundled sample (union of hours and timezone ids); only used
 #: to size the progress bar before the real total is known.

@@ -22,7 +22,7 @@ import psycopg
 from django.conf import settings
 from django.core.management.base import CommandParser
 
-from loopmonitor.benchmarking import (
+from devtools.benchmarking import (
     DEFAULT_BENCH_URL,
     BenchmarkCommand,
     BenchmarkError,

@@ -2,7 +2,8 @@
 
 from django.urls import re_path
 
-from reports import api_outages, views
+from reports.api import outages as api_outages
+from reports.api import views
 
 urlpatterns = [
     re_path(r"^trigger_report/?$", views.TriggerReportView.as_view(), name="trigger_report"),

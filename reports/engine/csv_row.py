@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from reports.intervals import StoreUptime
+from reports.engine.intervals import StoreUptime
 
 HEADER = (
     "store_id",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from reports.csv_format import SECONDS_PER_HOUR, SECONDS_PER_MINUTE, round_half_up
+from reports.engine.csv_row import SECONDS_PER_HOUR, SECONDS_PER_MINUTE, round_half_up
 
 
 def test_exact_halves_round_up() -> None:

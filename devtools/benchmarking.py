@@ -133,7 +133,7 @@ def dataset(scale: float, seed: int, directory: Path | None) -> Path:
     """A generated dataset at ``scale``, reused from ``var/bench/`` when already there."""
     target = directory or settings.VAR_DIR / "bench" / f"scale-{scale:g}-seed-{seed}"
     if not (target / "store_status.csv").exists():
-        from ingestion.generator import generate_dataset
+        from devtools.generator import generate_dataset
 
         generate_dataset(out_dir=target, scale=scale, seed=seed, sample_dir=settings.BASE_DIR / "data" / "sample")
     return target

@@ -1,7 +1,7 @@
 """Charts as inline SVG, drawn on the server: no script, no CDN, readable offline and by screen readers.
 
 Pure functions from plain geometry to SVG text; callers decide what the
-geometry means (:mod:`reports.overview` for the histogram,
+geometry means (:mod:`reports.presentation.overview` for the histogram,
 :mod:`reports.outages` for the week timeline). Every chart is a
 ``role="img"`` with a ``<title>`` and ``<desc>`` it is labelled by; every bar,
 stretch and tick has its own ``<title>`` (a tooltip, and what a screen reader

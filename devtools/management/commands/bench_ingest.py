@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandParser
 
-from loopmonitor.benchmarking import DEFAULT_BENCH_URL, BenchmarkCommand, dataset, fresh_database, machine, manage
+from devtools.benchmarking import DEFAULT_BENCH_URL, BenchmarkCommand, dataset, fresh_database, machine, manage
 
 
 class Command(BenchmarkCommand):
