@@ -39,22 +39,19 @@ from collections.abc import Iterator
 from fractions import Fraction
 from typing import IO
 
-from reports.engine.csv_row import HEADER, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, report_row, round_half_up
-from reports.engine.intervals import Instant
+from reports.engine.csv_row import HEADER, report_row, round_half_up
+from reports.engine.units import WINDOWS, Instant, to_instant
 from reports.models import Report
 from reports.outages import WindowTotals, store_week, window_totals
-from reports.selectors import to_instant
 from reports.services import read_snapshot
 from reports.snapshot import report_store_inputs
 
-WINDOW_SUFFIXES = ("last_hour", "last_day", "last_week")
 EXTENDED_HEADER = (
     *HEADER,
-    *(f"uptime_percent_{suffix}" for suffix in WINDOW_SUFFIXES),
-    *(f"outages_{suffix}" for suffix in WINDOW_SUFFIXES),
-    *(f"longest_outage_{suffix}" for suffix in WINDOW_SUFFIXES),
+    *(f"uptime_percent_{window.name}" for window in WINDOWS),
+    *(f"outages_{window.name}" for window in WINDOWS),
+    *(f"longest_outage_{window.name}" for window in WINDOWS),
 )
-_UNIT_SECONDS = {"last_hour": SECONDS_PER_MINUTE, "last_day": SECONDS_PER_HOUR, "last_week": SECONDS_PER_HOUR}
 
 
 class ExtendedCsvUnavailable(Exception):
@@ -75,7 +72,7 @@ def extended_columns(totals: list[WindowTotals]) -> tuple[str, ...]:
     return (
         *(_percent(window) for window in totals),
         *(str(window.outages) for window in totals),
-        *(round_half_up(window.longest_outage_seconds, _UNIT_SECONDS[window.window]) for window in totals),
+        *(round_half_up(window.longest_outage_seconds, window.window.unit.seconds) for window in totals),
     )
 
 

@@ -26,16 +26,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reports.engine.csv_row import HEADER, report_row
-from reports.engine.intervals import DEFAULT_TIMEZONE, business_intervals_for_week, store_uptime
+from reports.engine.intervals import business_intervals_for_week, store_uptime
+from reports.engine.units import to_instant
 from reports.models import Report
-from reports.selectors import (
-    StoreInputs,
-    chunked,
-    latest_poll_time,
-    reported_store_ids,
-    store_inputs,
-    to_instant,
-)
+from reports.selectors import StoreInputs, chunked, latest_poll_time, reported_store_ids, store_inputs
+from stores.rules import DEFAULT_TIMEZONE
 
 ProgressSink = Callable[[int, int], None]
 

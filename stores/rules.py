@@ -1,10 +1,15 @@
-"""Parsing of single field values, one function per rule of SEMANTICS'
-"Input forms that must be read".
+"""The domain's input rules: one parser per rule of SEMANTICS' "Input forms that must be read", and the limits.
 
 Each parser takes the raw text of one field and returns the typed value or
-raises :class:`~ingestion.errors.RejectedRow` with a reason a user can act
-on. Blanks around a field are ignored everywhere. No Django here: the
-command, the bulk loaders and the admin import screens all share these.
+raises :class:`RejectedRow` with a reason a user can act on. Blanks around a
+field are ignored everywhere. No Django here: the ``ingest`` command, the
+bulk loaders, the admin forms and the API all share these.
+
+Stored instants are limited to :data:`EARLIEST_INSTANT` ..
+:data:`END_OF_INSTANTS`: any poll may become a report's ``now``, and a
+report reads the week before it and the local days around it, which near
+``datetime``'s limits (years 1 and 9999) overflows. No real poll falls
+outside these years.
 """
 
 from __future__ import annotations
@@ -13,11 +18,23 @@ import functools
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo, available_timezones
 
-from ingestion.errors import RejectedRow
-from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
+EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+END_OF_INSTANTS = datetime(9999, 1, 1, tzinfo=UTC)
+"""Exclusive: the last supported instant is 9998-12-31 23:59:59.999999 UTC."""
+RANGE_TEXT = "between 1900-01-01 and 9998-12-31 (UTC)"
 
 MAX_STORE_ID_LENGTH = 64
+#: A store with no timezone row is in this zone (SEMANTICS, "Inputs").
+DEFAULT_TIMEZONE = "America/Chicago"
 _STATUSES = {"active": True, "inactive": False}
+
+
+class RejectedRow(ValueError):
+    """One row breaks an input rule; ``reason`` is meant for the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _is_ascii_number(text: str) -> bool:

@@ -10,7 +10,6 @@ time order.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -24,13 +23,12 @@ from rest_framework.views import APIView
 
 from reports.api.serializers import TriggerReportInput
 from reports.api.views import NoPolls
-from reports.engine.intervals import WEEK
-from reports.outages import OutageRecord, StoreWeek, UnknownStore, outage_records, store_week_at, window_totals
+from reports.outages import StoreWeek, UnknownStore, store_week_at, window_totals
+from reports.presentation.store_week import OutageRecord, outage_records
 from reports.services import NoPollsError
 from stores.models import Store
 
 MAX_STORE_ID_LENGTH = Store._meta.get_field("id").max_length or 64
-WEEK_DELTA = timedelta(microseconds=WEEK)
 
 
 class OutagesPagination(PageNumberPagination):
@@ -97,7 +95,7 @@ def outage_output(outage: OutageRecord) -> dict[str, Any]:
 
 def totals_output(week: StoreWeek) -> dict[str, Any]:
     return {
-        totals.window: {
+        totals.window.name: {
             "uptime_seconds": float(totals.uptime_seconds),
             "downtime_seconds": float(totals.downtime_seconds),
             "uptime_percent": None if totals.uptime_percent is None else float(totals.uptime_percent),
@@ -148,7 +146,7 @@ class StoreOutagesView(APIView):
             "store_id": week.store_id,
             "timezone": week.zone.key,
             "as_of": week.now,
-            "window_start": week.now - WEEK_DELTA,
+            "window_start": week.window_start,
             "totals": totals_output(week),
             "count": paginator.page.paginator.count,
             "next": paginator.get_next_link(),

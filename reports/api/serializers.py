@@ -8,7 +8,7 @@ from typing import Any
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from rest_framework import serializers
 
-from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
+from stores.rules import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
 
 REPORT_ID_PATTERN = r"^[A-Za-z0-9_-]{16,43}$"
 

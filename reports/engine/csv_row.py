@@ -10,18 +10,14 @@ from __future__ import annotations
 from fractions import Fraction
 
 from reports.engine.intervals import StoreUptime
+from reports.engine.units import WINDOWS
 
+#: ``store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,...`` (SEMANTICS).
 HEADER = (
     "store_id",
-    "uptime_last_hour",
-    "uptime_last_day",
-    "uptime_last_week",
-    "downtime_last_hour",
-    "downtime_last_day",
-    "downtime_last_week",
+    *(f"uptime_{window.name}" for window in WINDOWS),
+    *(f"downtime_{window.name}" for window in WINDOWS),
 )
-SECONDS_PER_MINUTE = 60
-SECONDS_PER_HOUR = 3600
 
 
 def round_half_up(seconds: Fraction, unit_seconds: int) -> str:
@@ -33,13 +29,8 @@ def round_half_up(seconds: Fraction, unit_seconds: int) -> str:
 
 def report_row(store_id: str, uptime: StoreUptime) -> tuple[str, ...]:
     """One CSV row: last hour in minutes, last day and week in hours."""
-    hour, day, week = uptime.last_hour, uptime.last_day, uptime.last_week
     return (
         store_id,
-        round_half_up(hour.up, SECONDS_PER_MINUTE),
-        round_half_up(day.up, SECONDS_PER_HOUR),
-        round_half_up(week.up, SECONDS_PER_HOUR),
-        round_half_up(hour.down, SECONDS_PER_MINUTE),
-        round_half_up(day.down, SECONDS_PER_HOUR),
-        round_half_up(week.down, SECONDS_PER_HOUR),
+        *(round_half_up(uptime.of(window).up, window.unit.seconds) for window in WINDOWS),
+        *(round_half_up(uptime.of(window).down, window.unit.seconds) for window in WINDOWS),
     )

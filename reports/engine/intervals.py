@@ -100,14 +100,13 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple, TypeAlias
 from zoneinfo import ZoneInfo
 
-Instant: TypeAlias = int
-"""Microseconds since the Unix epoch, UTC."""
+from reports.engine.units import WEEK, WINDOWS, Instant, Window, instant_datetime, to_instant
 
 Interval: TypeAlias = tuple[Instant, Instant]
 """Half-open ``[start, end)`` in microseconds."""
@@ -118,13 +117,6 @@ HalfInstant: TypeAlias = int
 Poll: TypeAlias = tuple[Instant, bool]
 """``(instant, active)``: one status poll of a store."""
 
-DEFAULT_TIMEZONE = "America/Chicago"
-HOUR = 3_600_000_000
-DAY = 24 * HOUR
-WEEK = 7 * DAY
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _HALF_MICROSECONDS_PER_SECOND = 2_000_000
 
 
@@ -151,9 +143,15 @@ class Uptime:
 
 @dataclass(frozen=True, slots=True)
 class StoreUptime:
+    """One store's numbers for the three windows of :data:`~reports.engine.units.WINDOWS`."""
+
     last_hour: Uptime
     last_day: Uptime
     last_week: Uptime
+
+    def of(self, window: Window) -> Uptime:
+        uptime: Uptime = getattr(self, window.name)
+        return uptime
 
 
 class _HalfMicrosecondSpan:
@@ -234,7 +232,7 @@ def wall_to_utc(wall: datetime, tz: ZoneInfo) -> Instant:
     in force before the change.
     """
     aware = wall.replace(tzinfo=tz, fold=0)
-    return (aware - _EPOCH) // _MICROSECOND
+    return to_instant(aware)
 
 
 def shift_to_utc(day: date, start: time, end: time, tz: ZoneInfo) -> Interval | None:
@@ -252,7 +250,7 @@ _shift_to_utc_cached = lru_cache(maxsize=1 << 16)(shift_to_utc)
 
 
 def local_date(instant: Instant, tz: ZoneInfo) -> date:
-    return (_EPOCH + timedelta(microseconds=instant)).astimezone(tz).date()
+    return instant_datetime(instant).astimezone(tz).date()
 
 
 def local_dates_touching(tz: ZoneInfo, start: Instant, end: Instant) -> list[date]:
@@ -459,11 +457,7 @@ def store_uptime(polls: Sequence[Poll], business: Sequence[Interval], now: Insta
 
 def uptime_by_window(stretches: Sequence[RawStretch], now: Instant) -> StoreUptime:
     """Rule 6 for the three report windows, from the week's stretches."""
-    return StoreUptime(
-        last_hour=uptime_in_window(stretches, now - HOUR, now),
-        last_day=uptime_in_window(stretches, now - DAY, now),
-        last_week=uptime_in_window(stretches, now - WEEK, now),
-    )
+    return StoreUptime(**{window.name: uptime_in_window(stretches, now - window.length, now) for window in WINDOWS})
 
 
 # --- Outages: the week's downtime as episodes an owner can read --------------------------

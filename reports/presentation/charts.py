@@ -19,6 +19,8 @@ from fractions import Fraction
 from html import escape
 from typing import Literal
 
+from reports.presentation.durations import duration_text
+
 #: Red to green (ColorBrewer RdYlGn, 10 classes): low uptime red, full uptime green.
 UPTIME_COLOURS = (
     "#a50026",
@@ -41,18 +43,6 @@ IGNORED_TICK = "#8a8a8a"
 
 SpanKind = Literal["outside", "open", "up", "down"]
 TickKind = Literal["active", "inactive", "ignored"]
-
-
-def duration_text(seconds: Fraction) -> str:
-    """``2 h 05 min``, ``12 min 30 s``, ``45 s``: rounded down to the second, for people."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s" if secs else f"{minutes} min"
-    return f"{secs} s"
 
 
 def _attr(value: object) -> str:

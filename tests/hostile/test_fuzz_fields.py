@@ -16,11 +16,12 @@ from typing import TypeVar
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ingestion.errors import RejectedRow
 from ingestion.rows import hours_from_fields, poll_from_fields, timezone_from_fields
-from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS
 from stores.rules import (
+    EARLIEST_INSTANT,
+    END_OF_INSTANTS,
     MAX_STORE_ID_LENGTH,
+    RejectedRow,
     known_timezones,
     parse_day_of_week,
     parse_local_time,

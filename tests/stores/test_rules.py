@@ -6,8 +6,8 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from ingestion.errors import RejectedRow
 from stores.rules import (
+    RejectedRow,
     parse_day_of_week,
     parse_local_time,
     parse_status,

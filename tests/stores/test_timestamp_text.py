@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingestion.errors import RejectedRow
-from stores.rules import parse_timestamp_utc, utc_timestamp_text
+from stores.rules import RejectedRow, parse_timestamp_utc, utc_timestamp_text
 
 
 def slow_road(raw: str) -> str:

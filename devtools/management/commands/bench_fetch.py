@@ -13,7 +13,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from reports.selectors import EpochMicroseconds, latest_poll_time, polls_in_week, to_instant
+from reports.engine.units import to_instant
+from reports.selectors import EpochMicroseconds, latest_poll_time, polls_in_week
 
 
 class Command(BaseCommand):

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from reports.memory import peak_rss_mb
 from reports.services import NoPollsError, report_now, report_write_csv
-from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
+from stores.rules import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
 
 
 def parse_as_of(text: str) -> datetime:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from reports.engine.csv_row import SECONDS_PER_HOUR, SECONDS_PER_MINUTE, round_half_up
+from reports.engine.csv_row import round_half_up
+from reports.engine.units import SECONDS_PER_HOUR, SECONDS_PER_MINUTE
 
 
 def test_exact_halves_round_up() -> None:

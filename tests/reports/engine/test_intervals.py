@@ -13,9 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from reports.engine.intervals import (
-    DAY,
-    HOUR,
-    WEEK,
     HoursRow,
     Interval,
     Observations,
@@ -33,6 +30,7 @@ from reports.engine.intervals import (
     store_uptime,
     union_of_intervals,
 )
+from reports.engine.units import DAY, HOUR, WEEK
 
 CHICAGO = ZoneInfo("America/Chicago")
 NEW_YORK = ZoneInfo("America/New_York")

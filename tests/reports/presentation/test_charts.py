@@ -5,7 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
-from reports.presentation.charts import Bar, DayRow, Span, Tick, duration_text, histogram_svg, week_timeline_svg
+from reports.presentation.charts import Bar, DayRow, Span, Tick, histogram_svg, week_timeline_svg
+from reports.presentation.durations import duration_text
 
 SVG = "{http://www.w3.org/2000/svg}"
 
