@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
@@ -58,6 +58,8 @@ from ingestion.errors import BadInputFile
 from ingestion.rejects import RejectsCollector
 from ingestion.services import IngestResult, hours_ingest, timezones_ingest
 from ingestion.uploads import UploadLimit, install_upload_limit, refused_upload, too_large_message
+from stores.admin import BusinessHoursAdmin, StoreAdmin
+from stores.models import BusinessHours, Store
 
 #: A page lists (and the import keeps in memory) at most this many rejected rows; a rejects file has them all.
 SHOWN_REJECTIONS = 1000
@@ -244,3 +246,17 @@ class TimezonesImportMixin(IngestImportMixin):
         "does not name, or names only in rejected rows, keeps its zone."
     )
     import_permissions = ("add", "change")
+
+
+class StoreImportAdmin(TimezonesImportMixin, StoreAdmin):
+    """The stores admin with the timezones import screen."""
+
+
+class BusinessHoursImportAdmin(HoursImportMixin, BusinessHoursAdmin):
+    """The business-hours admin with the hours import screen."""
+
+
+# The stores app owns these admins and knows nothing of ingestion; this app adds its screens to them.
+for _model, _model_admin in ((Store, StoreImportAdmin), (BusinessHours, BusinessHoursImportAdmin)):
+    admin.site.unregister(_model)
+    admin.site.register(_model, _model_admin)

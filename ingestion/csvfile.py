@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from ingestion.errors import BadInputFile, RejectedRow
-from stores.rules import echo
+from ingestion.errors import BadInputFile
+from stores.rules import RejectedRow, echo
 
 csv.field_size_limit(1024 * 1024)
 

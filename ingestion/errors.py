@@ -1,6 +1,7 @@
 """The two kinds of user mistake an input file can hold.
 
-A :class:`RejectedRow` costs one row: it is reported with its file, line and
+A :class:`~stores.rules.RejectedRow` (a broken input rule, defined with the
+rules) costs one row: it is reported with its file, line and
 reason and the rest of the file loads. A :class:`BadInputFile` costs the
 whole file: nothing from it is stored. Both are turned into messages at the
 edge (the ``ingest`` command, the admin import screens), never tracebacks.
@@ -9,14 +10,6 @@ edge (the ``ingest`` command, the admin import screens), never tracebacks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-class RejectedRow(ValueError):
-    """One row breaks an input rule; ``reason`` is meant for the user."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class BadInputFile(Exception):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import time
 from typing import NamedTuple
 
-from ingestion.fields import (
+from stores.rules import (
     parse_day_of_week,
     parse_local_time,
     parse_status,
@@ -23,7 +23,7 @@ from ingestion.fields import (
 class PollRecord(NamedTuple):
     store_id: str
     timestamp_utc: str
-    """Naive UTC text from :func:`~ingestion.fields.utc_timestamp_text`."""
+    """Naive UTC text from :func:`~stores.rules.utc_timestamp_text`."""
     active: bool
 
 

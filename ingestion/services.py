@@ -21,13 +21,12 @@ from typing import TypeVar
 from django.db import transaction
 
 from ingestion.csvfile import HOURS, POLLS, TIMEZONES, CsvRows, Row
-from ingestion.errors import RejectedRow, Rejection
-from ingestion.fields import parse_store_id
+from ingestion.errors import Rejection
 from ingestion.poll_loader import StagedPoll, load_polls
 from ingestion.rows import HoursRecord, TimezoneRecord, hours_from_fields, poll_from_fields, timezone_from_fields
 from ingestion.statistics import refresh_planner_statistics
 from stores.models import BusinessHours, Poll, Store
-from stores.rules import echo
+from stores.rules import RejectedRow, echo, parse_store_id
 
 RejectSink = Callable[[Rejection], None]
 ProgressSink = Callable[[int], None]

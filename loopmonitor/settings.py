@@ -73,6 +73,11 @@ INSTALLED_APPS = [
     "ingestion",
     "reports",
 ]
+# Development tooling (generator, benchmarks, chaos, load test, demo server):
+# never in a production deployment's `manage.py help`.
+DEVTOOLS = env_bool("LOOPMONITOR_DEVTOOLS", DEBUG)
+if DEVTOOLS:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "loopmonitor.exceptions.JsonErrorsMiddleware",

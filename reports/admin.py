@@ -7,12 +7,12 @@
 * **Report page** (the change view, read-only): for a complete report,
   totals, a histogram of stores by weekly uptime, the 20 worst stores by
   weekly downtime and the first rows, all read from the stored CSV
-  (:mod:`reports.overview`); then the run's details and its shards.
+  (:mod:`reports.presentation.overview`); then the run's details and its shards.
 * **Store page** (``<report id>/stores/<store id>/``): the store's week as the
   report computed it (:mod:`reports.outages`): totals next to the CSV row,
   a day-by-day timeline and the list of outages.
 
-Charts are inline SVG from :mod:`reports.charts`: no script, nothing
+Charts are inline SVG from :mod:`reports.presentation.charts`: no script, nothing
 fetched, so the pages work offline.
 """
 
@@ -35,12 +35,16 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from reports.charts import Bar, duration_text, histogram_svg, week_timeline_svg
-from reports.csv_format import SECONDS_PER_HOUR, SECONDS_PER_MINUTE, report_row, round_half_up
-from reports.intervals import WEEK
+from reports.engine.csv_row import report_row, round_half_up
+from reports.engine.units import WEEK, instant_delta
 from reports.models import Report, ReportShard
-from reports.outages import WindowTotals, outage_records, store_week_in_report, timeline_days, window_totals
-from reports.overview import NotAReportCsv, report_csv_row, report_overview
+from reports.outages import WindowTotals, store_week_in_report, window_totals
+from reports.presentation.charts import Bar, histogram_svg, week_timeline_svg
+from reports.presentation.durations import duration_text
+from reports.presentation.overview import NotAReportCsv, report_csv_row, report_overview
+from reports.presentation.store_week import outage_records, timeline_days
+from stores.admin import StorePageLink, store_page_links
+from stores.models import Store
 
 WORST_STORES = 20
 FIRST_ROWS = 20
@@ -265,7 +269,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         download = reverse("download_report", args=[report.id])
         return {
             "overview": overview,
-            "histogram_svg": mark_safe(histogram),  # noqa: S308 - built and escaped by reports.charts
+            "histogram_svg": mark_safe(histogram),  # noqa: S308 - built and escaped by reports.presentation.charts
             "worst_stores": [(row, store_page_url(report.id, row.store_id)) for row in overview.worst],
             "download_url": download,
             "extended_download_url": f"{download}?columns=extended",
@@ -291,7 +295,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "store_change_url": _store_change_url(store_id),
             # Local time once the store's zone is known (below); UTC for a store without a row.
             "now_local": report.as_of,
-            "window_start_local": report.as_of - timedelta(microseconds=WEEK),
+            "window_start_local": report.as_of - instant_delta(WEEK),
         }
         csv_row = None
         if report.status == Report.Status.COMPLETE:
@@ -317,7 +321,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "days": days,
                 "windows": window_rows(window_totals(week.timeline, week.now_us), csv_row),
                 "outages": outage_records(week),
-                "timeline_svg": mark_safe(timeline),  # noqa: S308 - built and escaped by reports.charts
+                "timeline_svg": mark_safe(timeline),  # noqa: S308 - built and escaped by reports.presentation.charts
                 "now_local": week.local(week.now_us),
                 "window_start_local": week.local(week.now_us - WEEK),
                 "csv_row": csv_row,
@@ -350,14 +354,14 @@ def window_rows(totals: list[WindowTotals], csv_row: tuple[str, ...] | None) -> 
     """The engine's numbers, rounded as the CSV rounds them, beside the stored CSV's cells."""
     rows = []
     for index, window in enumerate(totals):
-        unit = SECONDS_PER_MINUTE if window.window == "last_hour" else SECONDS_PER_HOUR
+        unit = window.window.unit
         percent = window.uptime_percent
         rows.append(
             WindowRow(
-                window=window.window.replace("_", " "),
-                unit="min" if unit == SECONDS_PER_MINUTE else "h",
-                uptime=round_half_up(window.uptime_seconds, unit),
-                downtime=round_half_up(window.downtime_seconds, unit),
+                window=window.window.name.replace("_", " "),
+                unit=unit.symbol,
+                uptime=round_half_up(window.uptime_seconds, unit.seconds),
+                downtime=round_half_up(window.downtime_seconds, unit.seconds),
                 csv_uptime=csv_row[1 + index] if csv_row else "—",
                 csv_downtime=csv_row[4 + index] if csv_row else "—",
                 uptime_percent="—" if percent is None else round_half_up(percent, 1) + " %",
@@ -366,3 +370,23 @@ def window_rows(totals: list[WindowTotals], csv_row: tuple[str, ...] | None) -> 
             )
         )
     return rows
+
+
+def latest_report_store_link(store: Store) -> StorePageLink | None:
+    """The store's week in the latest complete report (by ``as_of``), for its admin page; none before any report."""
+    report = (
+        Report.objects.filter(status=Report.Status.COMPLETE, as_of__isnull=False)
+        .order_by("-as_of", "-created_at")
+        .only("id", "as_of")
+        .first()
+    )
+    if report is None or report.as_of is None:
+        return None
+    return StorePageLink(
+        id="store-timeline-link",
+        text=f"Timeline and outages (report as of {report.as_of:%Y-%m-%d %H:%M} UTC)",
+        url=store_page_url(report.id, store.pk),
+    )
+
+
+store_page_links.append(latest_report_store_link)

@@ -15,7 +15,7 @@ the next ones.
 
 It is computed from the report's own snapshot (:mod:`reports.snapshot`: the
 stores, hours and zones planned, and only the polls it read), through
-:func:`reports.intervals.store_timeline` -- the same stretches the report
+:func:`reports.engine.intervals.store_timeline` -- the same stretches the report
 measured. The first seven columns are recomputed too and must equal the
 stored CSV row for row; if they do not (a poll the report read was changed
 or deleted since, or a store deleted), :class:`ReportDataChanged` is raised
@@ -31,7 +31,7 @@ report.
   (the percentage is undefined, not 0).
 * ``outages_last_*``: how many outages reach into the window. An outage is a
   contiguous stretch of downtime within business hours; closing time ends
-  it (see :mod:`reports.intervals`).
+  it (see :mod:`reports.engine.intervals`).
 * ``longest_outage_last_*``: the longest of them, counting only its part inside
   the window (so the parts add up to the window's downtime); minutes for the
   last hour, hours for the day and week, as the downtime columns; ``0.00``
@@ -52,24 +52,20 @@ from typing import IO
 from django.core.files import File
 from django_q.tasks import async_task
 
-from reports.csv_format import HEADER, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, report_row, round_half_up
-from reports.intervals import Instant
+from reports.engine.csv_row import HEADER, report_row, round_half_up
+from reports.engine.units import WINDOWS, Instant, to_instant
 from reports.models import Report
 from reports.outages import WindowTotals, store_week, window_totals
-from reports.selectors import to_instant
 from reports.services import read_snapshot
 from reports.snapshot import report_store_inputs
 
-WINDOW_SUFFIXES = ("last_hour", "last_day", "last_week")
 EXTENDED_HEADER = (
     *HEADER,
-    *(f"uptime_percent_{suffix}" for suffix in WINDOW_SUFFIXES),
-    *(f"outages_{suffix}" for suffix in WINDOW_SUFFIXES),
-    *(f"longest_outage_{suffix}" for suffix in WINDOW_SUFFIXES),
+    *(f"uptime_percent_{window.name}" for window in WINDOWS),
+    *(f"outages_{window.name}" for window in WINDOWS),
+    *(f"longest_outage_{window.name}" for window in WINDOWS),
 )
 logger = logging.getLogger(__name__)
-
-_UNIT_SECONDS = {"last_hour": SECONDS_PER_MINUTE, "last_day": SECONDS_PER_HOUR, "last_week": SECONDS_PER_HOUR}
 
 
 class ExtendedCsvUnavailable(Exception):
@@ -90,7 +86,7 @@ def extended_columns(totals: list[WindowTotals]) -> tuple[str, ...]:
     return (
         *(_percent(window) for window in totals),
         *(str(window.outages) for window in totals),
-        *(round_half_up(window.longest_outage_seconds, _UNIT_SECONDS[window.window]) for window in totals),
+        *(round_half_up(window.longest_outage_seconds, window.window.unit.seconds) for window in totals),
     )
 
 

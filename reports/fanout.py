@@ -50,10 +50,11 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from reports.csv_format import HEADER
+from reports.engine.csv_row import HEADER
+from reports.engine.units import to_instant
 from reports.extended_csv import report_extended_csv_queue
 from reports.models import Report, ReportShard
-from reports.selectors import StoreInputs, chunked, reported_store_ids, store_polls, store_schedules, to_instant
+from reports.selectors import StoreInputs, chunked, reported_store_ids, store_polls, store_schedules
 from reports.services import read_snapshot, report_create, report_rows
 from reports.snapshot import planned_hours
 from stores.models import Poll

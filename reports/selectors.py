@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, models
@@ -21,12 +21,13 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Exists, Max, OuterRef, Subquery
 from django.db.models.sql.compiler import SQLCompiler
 
-from reports.intervals import HoursRow, Instant
-from reports.intervals import Poll as PollPoint
+from reports.engine.intervals import HoursRow
+from reports.engine.intervals import Poll as PollPoint
+from reports.engine.units import WEEK, instant_delta
 from stores.models import BusinessHours, Poll, PollStatus, Store
 
-WEEK = timedelta(days=7)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The week window as a ``timedelta``, for ORM filters.
+WEEK_WINDOW = instant_delta(WEEK)
 
 
 class EpochMicroseconds(models.Func):
@@ -61,11 +62,6 @@ class EpochMicroseconds(models.Func):
         )
 
 
-def to_instant(moment: datetime) -> Instant:
-    """An aware datetime as integer microseconds since the epoch (exact)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
 def latest_poll_time() -> datetime | None:
     """SEMANTICS' default ``now``: the largest poll timestamp in the database.
 
@@ -80,7 +76,7 @@ def latest_poll_time() -> datetime | None:
 
 def polls_in_week(now: datetime) -> models.QuerySet[Poll]:
     """Polls in ``[now - 168 h, now]``: both ends included, as the observations rule says."""
-    return Poll.objects.filter(timestamp_utc__gte=now - WEEK, timestamp_utc__lte=now)
+    return Poll.objects.filter(timestamp_utc__gte=now - WEEK_WINDOW, timestamp_utc__lte=now)
 
 
 def reported_store_ids(now: datetime, *, using: str = DEFAULT_DB_ALIAS) -> list[str]:

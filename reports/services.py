@@ -1,7 +1,7 @@
 """Computing a report: the engine between the database and the CSV.
 
 ``report_rows`` is the engine: store inputs in, CSV rows out, through
-:mod:`reports.intervals`. ``report_write_csv`` runs it in this process over
+:mod:`reports.engine.intervals`. ``report_write_csv`` runs it in this process over
 the whole database (the ``build_report`` command); :mod:`reports.fanout`
 runs it shard by shard on django-q2 workers. Both write rows the same way,
 so the CSV a client downloads is byte for byte what the command writes for
@@ -25,17 +25,12 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from reports.csv_format import HEADER, report_row
-from reports.intervals import DEFAULT_TIMEZONE, business_intervals_for_week, store_uptime
+from reports.engine.csv_row import HEADER, report_row
+from reports.engine.intervals import business_intervals_for_week, store_uptime
+from reports.engine.units import to_instant
 from reports.models import Report
-from reports.selectors import (
-    StoreInputs,
-    chunked,
-    latest_poll_time,
-    reported_store_ids,
-    store_inputs,
-    to_instant,
-)
+from reports.selectors import StoreInputs, chunked, latest_poll_time, reported_store_ids, store_inputs
+from stores.rules import DEFAULT_TIMEZONE
 
 ProgressSink = Callable[[int, int], None]
 

@@ -28,11 +28,11 @@ from datetime import time
 from functools import lru_cache
 from typing import Any
 
-from reports.intervals import HoursRow
+from reports.engine.intervals import HoursRow
+from reports.engine.units import MICROSECONDS_PER_SECOND
 from reports.models import Report
 from reports.selectors import StoreInputs, chunked, polls_in_week, reported_store_ids, store_inputs, store_polls
 
-_MICROSECONDS_PER_SECOND = 1_000_000
 _LIVE_CHUNK = 1000
 
 
@@ -43,7 +43,7 @@ def report_has_snapshot(report: Report) -> bool:
 
 @lru_cache(maxsize=4096)
 def _time_of_day(microseconds: int) -> time:
-    seconds, micro = divmod(microseconds, _MICROSECONDS_PER_SECOND)
+    seconds, micro = divmod(microseconds, MICROSECONDS_PER_SECOND)
     return time(seconds // 3600, seconds // 60 % 60, seconds % 60, micro)
 
 

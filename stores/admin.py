@@ -19,33 +19,48 @@ No changelist runs a query per row or scans every poll on a page load:
   index lookup, not a ``LIKE`` scan.
 * **Business hours**: exact store id search and the store joined in, like polls.
 
-The import screens for business hours and timezones come from
-:mod:`ingestion.admin`; they run uploads through the same services as the
-``ingest`` command.
+Other apps add to these pages without this app importing them: the import
+screens for business hours and timezones come from :mod:`ingestion.admin`
+(it registers these admins again with its import mixins), and a store's page
+shows the links other apps put in :data:`store_page_links` (the reports
+admin adds the store's week in the latest report).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, IntegerField, Max, Min, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from ingestion.admin import HoursImportMixin, TimezonesImportMixin
-from ingestion.errors import RejectedRow
-from ingestion.fields import parse_timezone
 from stores.models import BusinessHours, Poll, Store
+from stores.rules import DEFAULT_TIMEZONE, RejectedRow, parse_timezone
+
+
+@dataclass(frozen=True, slots=True)
+class StorePageLink:
+    """A link on a store's admin page: its element id, its text and where it goes."""
+
+    id: str
+    text: str
+    url: str
+
+
+#: Functions other apps register to add a link to a store's page (``None``: no link for this store).
+store_page_links: list[Callable[[Store], StorePageLink | None]] = []
 
 #: The polls changelist counts at most this many matching rows.
 POLL_COUNT_CAP = 10_000
-DEFAULT_TIMEZONE = "America/Chicago"
 
 
 class CappedCountPaginator(Paginator):  # type: ignore[type-arg]
@@ -208,7 +223,7 @@ class BusinessHoursInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Store)
-class StoreAdmin(TimezonesImportMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class StoreAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = StoreForm
     list_display = ("id", "timezone_shown", "hours_rows", "poll_count", "last_poll_at")
     list_filter = (TimezoneSetFilter, ScheduleFilter, PolledFilter)
@@ -224,6 +239,13 @@ class StoreAdmin(TimezonesImportMixin, admin.ModelAdmin):  # type: ignore[type-a
             poll_count=_count_per_store(Poll),
             last_poll_at=Subquery(last_poll),
         )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        store = self.get_object(request, unquote(object_id))
+        links = [link for provider in store_page_links if store and (link := provider(store))]
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "store_page_links": links})
 
     def get_readonly_fields(self, request: HttpRequest, obj: Store | None = None) -> tuple[str, ...]:
         # The id is the key every poll and hours row points at.
@@ -274,7 +296,7 @@ class PollAdmin(ExactStoreSearchMixin, admin.ModelAdmin):  # type: ignore[type-a
 
 
 @admin.register(BusinessHours)
-class BusinessHoursAdmin(HoursImportMixin, ExactStoreSearchMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class BusinessHoursAdmin(ExactStoreSearchMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("store", "day_of_week", "start_time_local", "end_time_local")
     list_filter = ("day_of_week",)
     search_fields = ("store__id",)

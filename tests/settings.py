@@ -3,7 +3,8 @@
 ``DEBUG`` defaults to off, and the settings module derives more from it at
 import (the development ``SECRET_KEY``, no HTTPS redirect), so it is set in
 the environment before that import rather than overridden after. The
-processes the suite starts (``qcluster``, ``manage.py``) inherit it.
+processes the suite starts (``qcluster``, ``manage.py``) inherit it, and
+``LOOPMONITOR_DEVTOOLS`` too.
 pytest-django still runs each test with ``settings.DEBUG`` false, as Django's
 own test runner does.
 """
@@ -13,5 +14,7 @@ from __future__ import annotations
 import os
 
 os.environ["DEBUG"] = "1"
+# The suite tests the development tooling too (generator, benchmarks' helpers, serve).
+os.environ["LOOPMONITOR_DEVTOOLS"] = "1"
 
 from loopmonitor.settings import *  # noqa: E402, F403

@@ -25,7 +25,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
-from ingestion.generator import generate_dataset
+from devtools.generator import generate_dataset
 from ingestion.services import hours_ingest, polls_ingest, timezones_ingest
 from reports.fanout import report_trigger
 from reports.models import Report

@@ -16,9 +16,12 @@ from typing import TypeVar
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ingestion.errors import RejectedRow
-from ingestion.fields import (
-    MAX_STORE_ID_LENGTH,
+from ingestion.rows import hours_from_fields, poll_from_fields, timezone_from_fields
+from stores.rules import (
+    EARLIEST_INSTANT,
+    END_OF_INSTANTS,
+    STORE_ID_MAX_LENGTH,
+    RejectedRow,
     known_timezones,
     parse_day_of_week,
     parse_local_time,
@@ -27,8 +30,6 @@ from ingestion.fields import (
     parse_timestamp_utc,
     parse_timezone,
 )
-from ingestion.rows import hours_from_fields, poll_from_fields, timezone_from_fields
-from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS
 
 Value = TypeVar("Value")
 
@@ -116,7 +117,7 @@ def test_a_store_id_is_printable_stripped_text_of_bounded_length_or_rejected(raw
 
     if value is not None:
         assert value == raw.strip()
-        assert 0 < len(value) <= MAX_STORE_ID_LENGTH
+        assert 0 < len(value) <= STORE_ID_MAX_LENGTH
         assert value.isprintable()
 
 

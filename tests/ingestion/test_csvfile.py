@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from ingestion.csvfile import HOURS, POLLS, CsvRows
-from ingestion.errors import BadInputFile, RejectedRow, Rejection
+from ingestion.errors import BadInputFile, Rejection
 from ingestion.services import IngestResult, hours_ingest, polls_ingest, timezones_ingest
 from stores.models import BusinessHours, Poll, Store
+from stores.rules import RejectedRow
 from tests.factories import BusinessHoursFactory, PollFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from pytest_django.fixtures import Settings
 from reports.admin import elapsed_text
 from reports.fanout import report_trigger
 from reports.models import Report
-from reports.overview import bucket_index, report_overview
+from reports.presentation.overview import bucket_index, report_overview
 from stores.models import Poll
 from tests.factories import PollFactory, StoreFactory
 from tests.reports.conftest import HEADER

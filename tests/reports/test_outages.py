@@ -1,6 +1,6 @@
 """Outages from the interval engine: contiguous downtime within business hours, and the polls behind it.
 
-Pure tests of :mod:`reports.intervals` (``outages``, ``observations_ruling``,
+Pure tests of :mod:`reports.engine.intervals` (``outages``, ``observations_ruling``,
 ``outage_seconds_in_window``, ``store_timeline``), then the store week read
 from the database by :mod:`reports.outages`.
 """
@@ -13,10 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.intervals import (
-    DAY,
-    HOUR,
-    WEEK,
+from reports.engine.intervals import (
     HoursRow,
     Observations,
     Outage,
@@ -29,19 +26,18 @@ from reports.intervals import (
     store_timeline,
     store_uptime,
 )
+from reports.engine.units import DAY, HOUR, WEEK, to_instant
 from reports.models import Report
 from reports.outages import (
     StoreWeek,
     UnknownStore,
-    local_days,
-    outage_records,
     store_week,
     store_week_at,
     store_week_in_report,
-    timeline_days,
     window_totals,
 )
-from reports.selectors import StoreInputs, to_instant
+from reports.presentation.store_week import local_days, outage_records, timeline_days
+from reports.selectors import StoreInputs
 from reports.services import NoPollsError
 from tests.factories import BusinessHoursFactory, PollFactory, StoreFactory
 
@@ -189,7 +185,7 @@ class TestStoreWeekFromTheDatabase:
         assert record.seconds == 75.5 * 60
         assert record.poll_times_utc == (chicago(23, 11, 15),)
         assert record.ongoing and not record.cut_at_window_start
-        totals = {total.window: total for total in window_totals(week.timeline, week.now_us)}
+        totals = {total.window.name: total for total in window_totals(week.timeline, week.now_us)}
         assert totals["last_hour"].outages == 1
         assert totals["last_hour"].longest_outage_seconds == 3600
         assert totals["last_week"].uptime_percent == Fraction(1045, 1800) * 100

@@ -16,14 +16,15 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from ingestion.generator import generate_dataset
+from devtools.generator import generate_dataset
 from ingestion.services import hours_ingest, polls_ingest, timezones_ingest
-from reports.csv_format import HEADER, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, round_half_up
+from reports.engine.csv_row import HEADER, round_half_up
+from reports.engine.intervals import business_intervals_for_week, outage_seconds_in_window, store_uptime
+from reports.engine.units import DAY, HOUR, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, WEEK, to_instant
 from reports.fanout import report_trigger
-from reports.intervals import DAY, HOUR, WEEK, business_intervals_for_week, outage_seconds_in_window, store_uptime
 from reports.models import Report
 from reports.outages import store_week_in_report
-from reports.selectors import store_inputs, to_instant
+from reports.selectors import store_inputs
 from reports.services import zone
 
 pytestmark = [

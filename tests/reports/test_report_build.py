@@ -12,8 +12,9 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from reports.csv_format import HEADER
-from reports.selectors import store_inputs, to_instant
+from reports.engine.csv_row import HEADER
+from reports.engine.units import to_instant
+from reports.selectors import store_inputs
 from reports.services import NoPollsError, report_now, report_write_csv
 from tests.factories import BusinessHoursFactory, PollFactory, StoreFactory
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reports.selectors import EpochMicroseconds, polls_in_week, store_polls, to_instant
+from reports.engine.units import to_instant
+from reports.selectors import EpochMicroseconds, polls_in_week, store_polls
 from tests.factories import PollFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from ingestion.errors import RejectedRow, Rejection
-from ingestion.fields import parse_store_id
+from ingestion.errors import Rejection
 from ingestion.services import hours_ingest, polls_ingest, timezones_ingest
 from stores.checks import stored_store_ids_follow_the_rule
 from stores.models import Poll, Store
+from stores.rules import RejectedRow, parse_store_id
 
 MOMENT = datetime(2023, 1, 22, 12, tzinfo=UTC)
 WriteCsv = Callable[[str, str], Path]

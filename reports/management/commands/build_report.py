@@ -10,10 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from reports.memory import peak_rss_mb
 from reports.services import NoPollsError, report_now, report_write_csv
-from stores.limits import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
-from stores.rules import echo, parse_iso_datetime
+from stores.rules import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT, echo, parse_iso_datetime
 
 
 def parse_as_of(text: str) -> datetime:
@@ -61,5 +59,5 @@ class Command(BaseCommand):
                     out.close()
         self.stderr.write(
             f"report: {summary.rows} rows, now={summary.now.isoformat()}, "
-            f"{summary.seconds:.2f} s wall, peak RSS {peak_rss_mb():.0f} MB" + (f" -> {output}" if output else "")
+            f"{summary.seconds:.2f} s wall" + (f" -> {output}" if output else "")
         )

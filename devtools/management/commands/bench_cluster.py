@@ -1,0 +1,134 @@
+"""``manage.py bench_cluster``: trigger-to-Complete over HTTP with 1, 2, … django-q2 workers.
+
+Loads generated data into a fresh PostgreSQL benchmark database once, then
+runs rounds: each times ``build_report`` on it, then for each worker count
+starts a real web server and a real ``qcluster`` (each its own process, as
+in production), triggers a report over HTTP and polls until Complete. Peak
+RSS is sampled for every process of the cluster; the largest is reported.
+Besides medians it prints each count's median ratio to the first count's
+run of the same round, which a drift of the machine's speed cancels out of.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import psutil
+import psycopg
+from django.conf import settings
+from django.core.management.base import CommandParser
+
+from devtools.benchmarking import (
+    DEFAULT_BENCH_URL,
+    BenchmarkCommand,
+    BenchmarkError,
+    PeakRss,
+    RunningService,
+    benchmark_database_name,
+    dataset,
+    demo_token,
+    fresh_database,
+    load_dataset,
+    machine,
+    manage,
+)
+
+COMPLETE_TIMEOUT = 900.0
+CLEAR_QUEUE = "DELETE FROM django_q_ormq"
+
+
+class Command(BenchmarkCommand):
+    help = "Measure trigger-to-Complete over HTTP with several worker counts against build_report's time."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--scale", type=float, default=1.0)
+        parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--database-url", default=DEFAULT_BENCH_URL + "_cluster")
+        parser.add_argument("--shard-size", type=int, default=settings.REPORT_SHARD_SIZE)
+        parser.add_argument("--reuse", action="store_true", help="keep the data already in the database")
+        parser.add_argument(
+            "--repeat",
+            type=int,
+            default=3,
+            help="rounds of build_report and one run per worker count; medians are printed",
+        )
+
+    def run(self, options: dict[str, Any]) -> None:
+        url = options["database_url"]
+        if not url.startswith("postgres"):
+            raise BenchmarkError("bench_cluster measures PostgreSQL: give a postgres:// --database-url")
+        data = dataset(options["scale"], options["seed"], None)
+        self.stdout.write(f"machine: {machine()}")
+        if options["reuse"]:
+            benchmark_database_name(url, doing="clear the queue of")
+            manage(["migrate", "--no-input", "-v0"], database_url=url)  # the code may have moved on since it was loaded
+            with psycopg.connect(url) as database:
+                polls = database.execute("SELECT count(*) FROM stores_poll").fetchone()[0]  # type: ignore[index]
+                # Tasks and reports left by an earlier run (or a load test) on this
+                # throw-away database would be worked off before the timed report.
+                database.execute(CLEAR_QUEUE)
+                database.execute(
+                    "UPDATE reports_report SET status = 'failed', error = 'left over from an earlier benchmark run' "
+                    "WHERE status IN ('pending', 'running')"
+                )
+        else:
+            fresh_database(url)
+            polls = load_dataset(data, database_url=url)
+        token = demo_token(database_url=url)
+        counts = [int(count) for count in options["workers"].split(",")]
+        # Rounds, not one worker count after another: this machine's speed
+        # drifts by tens of percent over minutes, and a drift should slow every
+        # configuration it overlaps alike, not whichever happened to run then.
+        singles: list[float] = []
+        runs: dict[int, list[tuple[float, float]]] = {workers: [] for workers in counts}
+        single_rss = 0.0
+        for _ in range(max(1, options["repeat"])):
+            single = manage(["build_report", "--output", os.devnull], database_url=url)
+            singles.append(single.seconds)
+            single_rss = max(single_rss, single.peak_rss_mb)
+            for workers in counts:
+                runs[workers].append(self._one_run(url, token, workers, options["shard_size"]))
+        single_median = statistics.median(singles)
+        self.stdout.write(
+            f"scale {options['scale']:g}: {polls:,} polls; build_report {single_median:.2f} s "
+            f"(median of {len(singles)}: {_spread(singles)}), "
+            f"peak RSS {single_rss:.0f} MB; shard size {options['shard_size']}"
+        )
+        self.stdout.write(
+            f"{'workers':>7} {'trigger→Complete s':>19} {'× build_report':>15} {'× first count':>14} "
+            f"{'peak worker RSS MB':>19}  runs"
+        )
+        first = counts[0]
+        for workers in counts:
+            seconds = [took for took, _ in runs[workers]]
+            median = statistics.median(seconds)
+            # Each round's own ratio to the first count's run of that round: drift cancels out.
+            ratio = statistics.median(took / base for took, (base, _) in zip(seconds, runs[first], strict=True))
+            self.stdout.write(
+                f"{workers:>7} {median:>19.2f} {median / single_median:>15.2f} {ratio:>14.2f} "
+                f"{max(peak for _, peak in runs[workers]):>19.0f}  {_spread(seconds)}"
+            )
+
+    def _one_run(self, database_url: str, token: str, workers: int, shard_size: int) -> tuple[float, float]:
+        env = {"Q_WORKERS": str(workers), "REPORT_SHARD_SIZE": str(shard_size)}
+        # The previous run's report queued the task that stores its extended CSV as it
+        # completed, and its cluster may have stopped first: this run must not work it off.
+        with psycopg.connect(database_url) as database:
+            database.execute(CLEAR_QUEUE)
+        with RunningService(database_url, env) as service, PeakRss(psutil.Process(service.cluster.pid)) as rss:
+            started = time.perf_counter()
+            report_id = service.trigger(token)
+            state = service.wait_until_finished(token, report_id, COMPLETE_TIMEOUT)
+            seconds = time.perf_counter() - started
+        if state["status"] != "Complete":
+            raise BenchmarkError(f"report ended {state['status']}: {state.get('error')}")
+        return seconds, rss.max_mb
+
+
+def _spread(seconds: Iterable[float]) -> str:
+    return " ".join(f"{value:.2f}" for value in sorted(seconds))

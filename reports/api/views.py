@@ -1,0 +1,245 @@
+"""The report API: ``POST /trigger_report`` and ``GET /get_report``.
+
+Views validate input, call one service and shape the output; the work
+happens in :mod:`reports.services` and the django-q2 worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.http import FileResponse, HttpResponseBase
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotAcceptable, NotFound, ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from loopmonitor.exceptions import body_too_large
+from reports.api.serializers import (
+    ReportColumnsInput,
+    ReportIdInput,
+    ReportStatusOutput,
+    TriggerReportInput,
+    TriggerReportOutput,
+)
+from reports.extended_csv import ExtendedCsvUnavailable, report_extended_csv_file
+from reports.fanout import report_recover, report_trigger
+from reports.models import Report
+from reports.services import NoPollsError
+
+API_STATUS = {
+    Report.Status.PENDING: "Running",
+    Report.Status.RUNNING: "Running",
+    Report.Status.COMPLETE: "Complete",
+    Report.Status.FAILED: "Failed",
+}
+
+
+class NoPolls(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "no_polls"
+
+
+def status_url(request: Request, report_id: str) -> str:
+    return request.build_absolute_uri(f"{reverse('get_report')}?report_id={report_id}")
+
+
+def download_url(request: Request, report_id: str) -> str:
+    return request.build_absolute_uri(reverse("download_report", args=[report_id]))
+
+
+def wants_csv(request: Request) -> bool:
+    """CSV unless the client asked for JSON (``Accept`` or ``?format=json``) or is a browser."""
+    if request.query_params.get("format") in ("json", "api"):
+        return False
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return "application/json" not in accept and "text/html" not in accept
+
+
+class ReportFileGone(APIException):
+    status_code = status.HTTP_410_GONE
+    default_code = "report_file_gone"
+
+
+class ReportDataChangedConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "report_data_changed"
+
+
+def wants_extended_columns(request: Request) -> bool:
+    """``?columns=extended``; anything but ``default`` or ``extended`` is a 400."""
+    query = ReportColumnsInput(data={"columns": request.query_params.get("columns", "default")})
+    query.is_valid(raise_exception=True)
+    return bool(query.validated_data["columns"] == "extended")
+
+
+COLUMNS_PARAMETER = OpenApiParameter(
+    "columns", OpenApiTypes.STR, enum=["default", "extended"], description="`extended`: the CSV with 9 more columns"
+)
+
+
+def csv_response(report: Report, *, extended: bool = False) -> FileResponse:
+    try:
+        handle = report_extended_csv_file(report) if extended else report.csv_file.open("rb")
+    except ExtendedCsvUnavailable as error:
+        raise ReportDataChangedConflict(f"the extended CSV cannot be computed: {error}; trigger a new report") from None
+    except FileNotFoundError:
+        raise ReportFileGone(
+            f"the CSV of report {report.id} is no longer stored (cleaned up, or this server does not share "
+            "the workers' MEDIA_ROOT); trigger a new report"
+        ) from None
+    filename = f"report-{report.id}-extended.csv" if extended else f"report-{report.id}.csv"
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type="text/csv")
+    response["X-Report-Status"] = "Complete"
+    return response
+
+
+class CsvOrJsonNegotiation(DefaultContentNegotiation):
+    """``Accept: text/csv`` must not be a 406: the CSV is a plain FileResponse, not a DRF renderer.
+
+    When no renderer matches the Accept header, the JSON renderer answers
+    (Running, Failed, errors); a Complete report is the CSV anyway.
+    """
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        candidates = list(renderers)
+        try:
+            selected: tuple[BaseRenderer, str] = super().select_renderer(request, candidates, format_suffix)
+        except NotAcceptable:
+            return candidates[0], candidates[0].media_type
+        return selected
+
+
+class NestingSafeJSONParser(JSONParser):
+    """DRF's JSON parser, but a body nested too deeply for Python's json module is a 400, not a 500."""
+
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply") from None
+
+
+def refuse_oversized_body(request: Request) -> None:
+    """Django bounds form and JSON bodies by DATA_UPLOAD_MAX_MEMORY_SIZE but not uploaded files; the API takes none."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if limit is not None and length.isdigit() and int(length) > limit:
+        raise body_too_large()
+
+
+class TriggerReportView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "trigger_report"
+    parser_classes = [NestingSafeJSONParser, FormParser, MultiPartParser]
+
+    def perform_authentication(self, request: Request) -> None:
+        # Before authenticating: for a session user, DRF's CSRF check reads (and spools) the whole body.
+        refuse_oversized_body(request)
+        super().perform_authentication(request)
+
+    @extend_schema(
+        request=TriggerReportInput,
+        responses={
+            202: TriggerReportOutput,
+            400: OpenApiResponse(description="bad as_of"),
+            409: OpenApiResponse(description="no polls yet"),
+            413: OpenApiResponse(description="body larger than DATA_UPLOAD_MAX_MEMORY_SIZE"),
+        },
+        summary="Start computing a report",
+    )
+    def post(self, request: Request) -> Response:
+        # `as_of` may come in the body (JSON or form) or, for convenience, the query string.
+        payload = TriggerReportInput(data=request.data or request.query_params)
+        payload.is_valid(raise_exception=True)
+        try:
+            user = request.user if isinstance(request.user, User) else None
+            report = report_trigger(as_of=payload.validated_data.get("as_of"), requested_by=user)
+        except NoPollsError as error:
+            raise NoPolls(str(error)) from None
+        return Response(
+            {"report_id": report.id},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": status_url(request, report.id)},
+        )
+
+
+class GetReportView(APIView):
+    content_negotiation_class = CsvOrJsonNegotiation
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("report_id", OpenApiTypes.STR, required=True),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["json"], description="JSON even when Complete"),
+            COLUMNS_PARAMETER,
+        ],
+        responses={
+            (200, "application/json"): ReportStatusOutput,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="the report, when Complete"),
+            400: OpenApiResponse(description="missing or malformed report_id, or unknown columns"),
+            404: OpenApiResponse(description="no such report"),
+            409: OpenApiResponse(description="columns=extended, but the report's data changed since it ran"),
+        },
+        summary="Poll a report: Running, Failed, or the CSV when Complete",
+    )
+    def get(self, request: Request) -> HttpResponseBase:
+        query = ReportIdInput(data={"report_id": request.query_params.get("report_id", "")})
+        query.is_valid(raise_exception=True)
+        extended = wants_extended_columns(request)
+        report_id = query.validated_data["report_id"]
+        found = Report.objects.filter(id=report_id).first()
+        if found is None:
+            raise NotFound(f"no report with id {report_id!r}")
+        report = report_recover(found)
+        body: dict[str, Any] = {"report_id": report.id, "status": API_STATUS[Report.Status(report.status)]}
+        if report.status == Report.Status.FAILED:
+            body["error"] = report.error
+        elif report.status != Report.Status.COMPLETE:
+            body["progress"] = round(report.progress, 4)
+        elif wants_csv(request):
+            return csv_response(report, extended=extended)
+        else:
+            body |= {
+                "download_url": download_url(request, report.id),
+                "as_of": report.as_of,
+                "rows": report.rows,
+                "started_at": report.started_at,
+                "finished_at": report.finished_at,
+            }
+        return Response(ReportStatusOutput(instance=body).data)
+
+
+class DownloadReportView(APIView):
+    content_negotiation_class = CsvOrJsonNegotiation
+
+    @extend_schema(
+        parameters=[COLUMNS_PARAMETER],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            400: OpenApiResponse(description="unknown columns"),
+            404: OpenApiResponse(),
+            409: OpenApiResponse(description="columns=extended, but the report's data changed since it ran"),
+        },
+        summary="The CSV",
+    )
+    def get(self, request: Request, report_id: str) -> HttpResponseBase:
+        extended = wants_extended_columns(request)
+        report = Report.objects.filter(id=report_id, status=Report.Status.COMPLETE).first()
+        if report is None:
+            raise NotFound(f"no complete report with id {report_id!r}")
+        return csv_response(report, extended=extended)

@@ -1,0 +1,36 @@
+"""The report CSV: exact header and half-up rounding of exact values.
+
+Values arrive as exact :class:`~fractions.Fraction` seconds and are rounded
+only here, when written, with integer arithmetic (no float ever touches a
+number a store owner reads).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from reports.engine.intervals import StoreUptime
+from reports.engine.units import WINDOWS
+
+#: ``store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,...`` (SEMANTICS).
+HEADER = (
+    "store_id",
+    *(f"uptime_{window.name}" for window in WINDOWS),
+    *(f"downtime_{window.name}" for window in WINDOWS),
+)
+
+
+def round_half_up(seconds: Fraction, unit_seconds: int) -> str:
+    """Non-negative ``seconds / unit_seconds`` rounded half up to 2 decimals, as text (e.g. ``'104.50'``)."""
+    numerator, denominator = seconds.numerator, seconds.denominator * unit_seconds
+    hundredths = (200 * numerator + denominator) // (2 * denominator)
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def report_row(store_id: str, uptime: StoreUptime) -> tuple[str, ...]:
+    """One CSV row: last hour in minutes, last day and week in hours."""
+    return (
+        store_id,
+        *(round_half_up(uptime.of(window).up, window.unit.seconds) for window in WINDOWS),
+        *(round_half_up(uptime.of(window).down, window.unit.seconds) for window in WINDOWS),
+    )
