@@ -101,7 +101,7 @@ def test_a_shard_abandoned_by_a_dead_worker_is_run_again_and_the_numbers_are_rig
     dead, *alive = queued_shards
     long_ago = timezone.now() - timedelta(minutes=10)
     ReportShard.objects.filter(id=dead).update(status="running", attempts=1, claimed_at=long_ago, claimed_by="gone:1")
-    Report.objects.filter(id=report.id).update(started_at=long_ago)
+    Report.objects.filter(id=report.id).update(planned_at=long_ago, plan_renewed_at=long_ago)
     for shard_id in alive:
         shard_run(shard_id=shard_id)
     queued_shards.clear()
@@ -296,7 +296,9 @@ def test_a_plan_whose_worker_died_half_way_is_planned_again_and_only_the_new_pla
 
     report_recover(Report.objects.get(id=report.id))
     assert queued_plans == []  # within the lease the plan may still be alive
-    Report.objects.filter(id=report.id).update(started_at=timezone.now() - timedelta(minutes=10), recovered_at=None)
+    Report.objects.filter(id=report.id).update(
+        plan_renewed_at=timezone.now() - timedelta(minutes=10), recovered_at=None
+    )
     report_recover(Report.objects.get(id=report.id))
     assert queued_plans == [report.id]
 
@@ -320,7 +322,7 @@ def test_a_plan_presumed_dead_that_was_only_slow_counts_for_nothing(
     def replaced_after_its_first_shard(store_ids: list[str], using: str) -> Any:
         if len(queued_shards) == 1:
             monkeypatch.setattr(reports.fanout, "_shard_inputs", read_inputs)
-            Report.objects.filter(id=report.id).update(started_at=timezone.now() - timedelta(minutes=10))
+            Report.objects.filter(id=report.id).update(plan_renewed_at=timezone.now() - timedelta(minutes=10))
             report_plan(report_id=report.id)  # the next plan, while this one stalls
         return read_inputs(store_ids, using)
 
@@ -358,7 +360,7 @@ def test_a_running_report_that_no_plan_started_is_planned_by_recovery(
 def test_a_plan_abandoned_too_often_fails_the_report(week_of_polls: datetime, queued_shards: list[int]) -> None:
     report = report_create(as_of=None)
     long_ago = timezone.now() - timedelta(minutes=10)
-    Report.objects.filter(id=report.id).update(status="running", plan_attempts=3, started_at=long_ago)
+    Report.objects.filter(id=report.id).update(status="running", plan_attempts=3, plan_renewed_at=long_ago)
 
     report = report_recover(Report.objects.get(id=report.id))
 
@@ -394,3 +396,115 @@ def test_a_client_polling_within_the_lease_costs_recovery_no_query(
 
     with django_assert_num_queries(0):
         assert report_recover(polled) is polled
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_a_stale_worker_that_raises_after_another_completed_its_shard_changes_nothing(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Worker A stalls past the lease; B re-claims the shard, completes and
+    # counts it; then A raises. Before claims carried a token, A's failure put
+    # the shard back to pending, C counted it again and the report was
+    # assembled Complete with the last shard's stores missing.
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    first, second, third = queued_shards
+    compute = reports.fanout.shard_compute
+
+    def stalls_then_raises(shard: ReportShard, **kwargs: Any) -> str:
+        monkeypatch.setattr(reports.fanout, "shard_compute", compute)
+        ReportShard.objects.filter(id=shard.id).update(claimed_at=timezone.now() - timedelta(minutes=10))
+        shard_run(shard_id=shard.id)  # worker B
+        raise RuntimeError("worker A wakes up to a closed connection")
+
+    monkeypatch.setattr(reports.fanout, "shard_compute", stalls_then_raises)
+    with pytest.raises(RuntimeError):
+        shard_run(shard_id=first)
+    for shard_id in queued_shards[3:]:  # whatever A's failure queued again: worker C
+        shard_run(shard_id=shard_id)
+    shard_run(shard_id=second)
+
+    report.refresh_from_db()
+    assert (report.status, report.shards_done, report.stores_done) == ("running", 2, 4)
+    assert ReportShard.objects.get(id=first).status == "complete"
+    shard_run(shard_id=third)
+    report.refresh_from_db()
+    assert (report.status, report.shards_done, report.rows) == ("complete", 3, 5)
+    assert csv_of(report) == CSV_AT_NOW
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_a_worker_whose_claim_was_taken_over_cannot_complete_the_shard(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    first = queued_shards[0]
+    compute = reports.fanout.shard_compute
+
+    def taken_over_while_computing(shard: ReportShard, **kwargs: Any) -> str:
+        ReportShard.objects.filter(id=shard.id).update(claim_token="another-worker")
+        return "stale,rows,of,a,worker,that,lost\n"
+
+    monkeypatch.setattr(reports.fanout, "shard_compute", taken_over_while_computing)
+    shard_run(shard_id=first)
+    monkeypatch.setattr(reports.fanout, "shard_compute", compute)
+
+    shard = ReportShard.objects.get(id=first)
+    report.refresh_from_db()
+    assert (shard.status, shard.rows_csv, report.shards_done) == ("running", "", 0)
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_assembly_refuses_while_a_planned_shard_is_not_complete(
+    week_of_polls: datetime, queued_shards: list[int]
+) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    for shard_id in queued_shards[:2]:
+        shard_run(shard_id=shard_id)
+    Report.objects.filter(id=report.id).update(shards_done=3)  # a counter gone wrong
+
+    report_assemble(report_id=report.id)
+
+    report.refresh_from_db()
+    assert (report.status, report.csv_file.name, report.assembling_since) == ("running", "", None)
+    shard_run(shard_id=queued_shards[2])  # the last shard still assembles it, whole
+    report.refresh_from_db()
+    assert (report.status, report.rows) == ("complete", 5)
+    assert csv_of(report) == CSV_AT_NOW
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_assembly_refuses_rows_that_do_not_match_the_stores_planned(
+    week_of_polls: datetime, queued_shards: list[int]
+) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    for shard_id in queued_shards[:2]:
+        shard_run(shard_id=shard_id)
+    ReportShard.objects.filter(id=queued_shards[0]).update(rows_csv="always-down,0.00,0.00,0.00,60.00,24.00,168.00\n")
+
+    shard_run(shard_id=queued_shards[2])
+
+    report.refresh_from_db()
+    assert report.status == "failed"
+    assert report.error == "assembly refused: the shards hold 4 rows for 5 stores planned"
+    assert report.csv_file.name == ""
+
+
+def test_a_re_plan_keeps_the_first_start(week_of_polls: datetime, queued_shards: list[int]) -> None:
+    report = report_create(as_of=None)
+    first = reports.fanout._claim_plan(report.id)
+    assert first is not None and first.started_at is not None
+    # The first plan's worker died before writing a shard; its claim is a lease old.
+    Report.objects.filter(id=report.id).update(plan_renewed_at=timezone.now() - timedelta(minutes=10))
+
+    report_plan(report_id=report.id)
+
+    report.refresh_from_db()
+    assert (report.status, report.plan_attempts, report.started_at) == ("running", 2, first.started_at)
+    for shard_id in queued_shards:
+        shard_run(shard_id=shard_id)
+    report.refresh_from_db()
+    assert (report.status, report.started_at) == ("complete", first.started_at)
