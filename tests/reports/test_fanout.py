@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time as clock
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -508,3 +510,81 @@ def test_a_re_plan_keeps_the_first_start(week_of_polls: datetime, queued_shards:
         shard_run(shard_id=shard_id)
     report.refresh_from_db()
     assert (report.status, report.started_at) == ("complete", first.started_at)
+
+
+def in_a_worker(task: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
+    """``task`` on a thread of its own, as another worker with its own database connection; its errors collected."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            task()
+        except BaseException as error:  # noqa: BLE001 - handed back to the test
+            errors.append(error)
+        finally:
+            db.connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def slowly(function: Callable[..., Any], seconds: float) -> Callable[..., Any]:
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        clock.sleep(seconds)
+        return function(*args, **kwargs)
+
+    return slow
+
+
+SLOW_WORKER_LEASES = 3
+"""A slow worker takes this many leases (of 1 s) over its task, renewing its claim all along."""
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+def test_a_slow_worker_that_is_alive_keeps_its_shard(
+    settings: Settings, week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.REPORT_SHARD_LEASE_SECONDS = 1
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    (shard_id,) = queued_shards
+    monkeypatch.setattr(reports.fanout, "shard_compute", slowly(reports.fanout.shard_compute, SLOW_WORKER_LEASES))
+
+    worker, errors = in_a_worker(lambda: shard_run(shard_id=shard_id))
+    while worker.is_alive():  # meanwhile another worker and a polling client try to take it over
+        clock.sleep(0.25)
+        shard_run(shard_id=shard_id)
+        report_recover(Report.objects.get(id=report.id))
+    worker.join()
+
+    assert errors == []
+    shard = ReportShard.objects.get(id=shard_id)
+    assert (shard.status, shard.attempts) == ("complete", 1)
+    assert queued_shards == [shard_id]  # never queued again
+    assert csv_of(report) == CSV_AT_NOW
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+def test_a_slow_plan_that_is_alive_keeps_the_report(
+    settings: Settings, week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.REPORT_SHARD_LEASE_SECONDS = 1
+    report = report_create(as_of=None)
+    queued_plans: list[str] = []
+    monkeypatch.setattr(reports.fanout, "_queue_plan", queued_plans.append)
+    monkeypatch.setattr(reports.fanout, "_shard_inputs", slowly(reports.fanout._shard_inputs, SLOW_WORKER_LEASES))
+
+    planner, errors = in_a_worker(lambda: report_plan(report_id=report.id))
+    while planner.is_alive():
+        clock.sleep(0.25)
+        report_plan(report_id=report.id)
+        report_recover(Report.objects.get(id=report.id))
+    planner.join()
+    for shard_id in queued_shards:
+        shard_run(shard_id=shard_id)
+
+    assert errors == []
+    report.refresh_from_db()
+    assert (report.status, report.plan_attempts, queued_plans) == ("complete", 1, [])
+    assert csv_of(report) == CSV_AT_NOW
