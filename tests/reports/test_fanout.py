@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time as clock
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,9 @@ from pytest_django.fixtures import Settings
 import reports.fanout
 from reports.fanout import report_assemble, report_plan, report_recover, shard_run
 from reports.models import Report, ReportShard
-from reports.services import report_create
+from reports.selectors import to_instant
+from reports.services import read_snapshot, report_create
+from reports.snapshot import report_store_inputs
 from stores.models import BusinessHours
 from tests.factories import PollFactory, StoreFactory
 from tests.reports.conftest import CSV_AT_NOW, BuildReportCsv, RunQueuedTasks
@@ -588,3 +590,24 @@ def test_a_slow_plan_that_is_alive_keeps_the_report(
     report.refresh_from_db()
     assert (report.status, report.plan_attempts, queued_plans) == ("complete", 1, [])
     assert csv_of(report) == CSV_AT_NOW
+
+
+def test_the_newest_stored_poll_counts_in_a_fanned_out_report_and_its_snapshot(queued_shards: list[int]) -> None:
+    # The plan's max_poll_id is the id of this very poll: the bound must include it.
+    now = datetime(2023, 1, 25, 12, 0, tzinfo=UTC)
+    store = StoreFactory(id="s")
+    PollFactory(store=store, timestamp_utc=now - timedelta(days=3), status="active")
+    newest = PollFactory(store=store, timestamp_utc=now, status="inactive")
+    report = report_create(as_of=None)
+
+    report_plan(report_id=report.id)
+    for shard_id in queued_shards:
+        shard_run(shard_id=shard_id)
+
+    report.refresh_from_db()
+    assert report.max_poll_id == newest.id
+    # Up until the midpoint 36 h before now, down since: the newest poll rules the last hour and day.
+    assert csv_of(report).splitlines()[1] == "s,0.00,0.00,132.00,60.00,24.00,36.00"
+    with read_snapshot():
+        (inputs,) = report_store_inputs(report)
+    assert inputs.polls[-1] == (to_instant(now), False)
