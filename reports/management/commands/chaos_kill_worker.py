@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
-import tempfile
 import time
-import urllib.request
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -29,11 +26,11 @@ from loopmonitor.benchmarking import (
     BenchmarkCommand,
     BenchmarkError,
     RunningService,
+    build_report_csv,
     dataset,
     demo_token,
     fresh_database,
     load_dataset,
-    manage,
 )
 
 
@@ -76,11 +73,11 @@ class Command(BenchmarkCommand):
                     raise BenchmarkError("the report failed without a reason")
                 self.stdout.write(f"failed with a reason: {state['error']}")
                 return
-            api_csv = self._download(service, token, report_id)
+            api_csv = service.download(token, report_id)
             attempts = database.execute(
                 "SELECT index, attempts FROM reports_reportshard WHERE report_id = %s AND attempts > 1", [report_id]
             ).fetchall()
-        expected = self._build_report(url, state["as_of"])
+        expected = build_report_csv(url, state["as_of"])
         self.stdout.write(f"shards run more than once: {attempts}")
         if api_csv != expected:
             raise BenchmarkError("the report's CSV differs from build_report's for the same as_of")
@@ -109,16 +106,3 @@ class Command(BenchmarkCommand):
                 return pid, int(row[1])
             time.sleep(0.01)
         raise BenchmarkError("no shard was claimed in time")
-
-    def _download(self, service: RunningService, token: str, report_id: str) -> str:
-        request = urllib.request.Request(
-            f"{service.base}/reports/{report_id}/download", headers={"Authorization": f"Token {token}"}
-        )
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            return bytes(answer.read()).decode("utf-8")
-
-    def _build_report(self, url: str, as_of: str) -> str:
-        with tempfile.TemporaryDirectory() as directory:
-            output = Path(directory) / "expected.csv"
-            manage(["build_report", "--as-of", as_of, "--output", str(output)], database_url=url)
-            return output.read_text(encoding="utf-8")
