@@ -53,7 +53,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -346,12 +346,15 @@ def shard_run(*, shard_id: int) -> None:
         return
     shard = ReportShard.objects.select_related("report").get(id=shard_id)
     report = shard.report
-    assert report.as_of is not None
+    now = report.as_of
+    assert now is not None
     claim = this_claim(shard_id, token)
     started = time.perf_counter()
     try:
-        with heartbeat(lambda: claim.update(claimed_at=timezone.now()), f"shard {shard_id}"):
-            rows_csv = shard_compute(shard, now=report.as_of, max_poll_id=report.max_poll_id)
+        with heartbeat(lambda: claim.update(claimed_at=timezone.now()), f"shard {shard_id}") as lost:
+            rows_csv = _through_database_blips(
+                lambda: shard_compute(shard, now=now, max_poll_id=report.max_poll_id), lost
+            )
     except Exception as error:
         _shard_failed(shard, token, f"shard {shard.index}: {type(error).__name__}: {error}")
         raise
@@ -373,6 +376,26 @@ def shard_run(*, shard_id: int) -> None:
             )
     if completed:
         report_assemble(report_id=report.id)
+
+
+def _through_database_blips(compute: Callable[[], str], lost: threading.Event) -> str:
+    """``compute()``, again on a new connection while the database is unreachable, for up to a lease.
+
+    A database restart cuts every connection: without this the shard's task
+    fails, its failure cannot be written either, and the shard waits out the
+    lease before another worker takes it. The heartbeat keeps the claim
+    meanwhile; once the claim is lost, or after a lease, the error stands.
+    """
+    deadline = time.monotonic() + settings.REPORT_SHARD_LEASE_SECONDS
+    while True:
+        try:
+            return compute()
+        except (OperationalError, InterfaceError):
+            if lost.is_set() or time.monotonic() > deadline:
+                raise
+            logger.warning("shard: the database is unreachable; computing again on a new connection", exc_info=True)
+            connection.close()
+            time.sleep(1)
 
 
 def _claim_shard(shard_id: int) -> str | None:

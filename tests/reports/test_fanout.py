@@ -611,3 +611,39 @@ def test_the_newest_stored_poll_counts_in_a_fanned_out_report_and_its_snapshot(q
     with read_snapshot():
         (inputs,) = report_store_inputs(report)
     assert inputs.polls[-1] == (to_instant(now), False)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+def test_a_worker_whose_database_connection_is_cut_mid_shard_reconnects_and_completes_it(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a database restart does to a worker, on this test's own connection only.
+    if db.connection.vendor != "postgresql":
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    compute = reports.fanout.shard_compute
+    cut: list[int] = []
+
+    def connection_cut_first(shard: ReportShard, **kwargs: Any) -> str:
+        if not cut:
+            db.connection.ensure_connection()
+            cut.append(db.connection.connection.info.backend_pid)
+
+            def terminate() -> None:
+                with db.connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", cut)
+
+            other, errors = in_a_worker(terminate)
+            other.join()
+            assert errors == []
+        return compute(shard, **kwargs)
+
+    monkeypatch.setattr(reports.fanout, "shard_compute", connection_cut_first)
+    (shard_id,) = queued_shards
+    shard_run(shard_id=shard_id)
+
+    shard = ReportShard.objects.get(id=shard_id)
+    assert (shard.status, shard.attempts, len(cut)) == ("complete", 1, 1)
+    assert db.connection.connection.info.backend_pid != cut[0]
+    assert csv_of(report) == CSV_AT_NOW
