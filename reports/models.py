@@ -86,8 +86,9 @@ class ReportShard(models.Model):
     its store ids and those stores' hours and zones as of the moment the
     report was planned (``inputs``), so every shard of a report sees one
     snapshot however long the report takes. Its result (``rows_csv``) is
-    stored with its ``complete`` status in one update, so a shard run twice
-    is counted once. A plan whose worker died half-way is planned again from
+    stored with its ``complete`` status in one update conditional on the
+    claim (``claim_token``) that computed it, so a shard run twice is counted
+    once and a worker whose claim was taken over changes nothing. A plan whose worker died half-way is planned again from
     scratch; the new plan's shards carry the next ``plan_attempt``, and the
     old ones are ignored.
     """
