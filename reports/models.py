@@ -88,9 +88,9 @@ class ReportShard(models.Model):
     snapshot however long the report takes. Its result (``rows_csv``) is
     stored with its ``complete`` status in one update conditional on the
     claim (``claim_token``) that computed it, so a shard run twice is counted
-    once and a worker whose claim was taken over changes nothing. A plan whose worker died half-way is planned again from
-    scratch; the new plan's shards carry the next ``plan_attempt``, and the
-    old ones are ignored.
+    once and a worker whose claim was taken over changes nothing. A plan
+    whose worker died half-way is planned again from scratch; the new plan's
+    shards carry the next ``plan_attempt``, and the old ones are ignored.
     """
 
     class Status(models.TextChoices):
