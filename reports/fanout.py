@@ -242,6 +242,9 @@ def report_plan(*, report_id: str) -> None:
         try:
             with heartbeat(lambda: this_plan.update(plan_renewed_at=timezone.now()), f"plan of report {report_id}"):
                 planned = _write_shards(report, reader)
+        except (OperationalError, InterfaceError):
+            _plan_again_after_a_database_blip(report)
+            raise
         except Exception as error:
             _fail(report_id, f"planning failed: {type(error).__name__}: {error}", plan_attempt=report.plan_attempts)
             raise
@@ -259,6 +262,20 @@ def _unfinished_plan(report: Report) -> QuerySet[Report]:
     return Report.objects.filter(
         id=report.id, status=Report.Status.RUNNING, plan_attempts=report.plan_attempts, planned_at__isnull=True
     )
+
+
+def _plan_again_after_a_database_blip(report: Report) -> None:
+    """A plan cut off from the database (a restart) is not the report's fault: release its claim and queue it again.
+
+    If the database is still away, neither write gets through; the claim then
+    runs out after the lease and recovery plans the report again.
+    """
+    logger.warning("report %s: plan %d lost the database; planning again", report.id, report.plan_attempts)
+    try:
+        if _unfinished_plan(report).update(plan_renewed_at=None):
+            _queue_plan(report.id)
+    except (OperationalError, InterfaceError):
+        logger.warning("report %s: the database is still away; recovery will plan it again", report.id)
 
 
 def _claim_plan(report_id: str) -> Report | None:

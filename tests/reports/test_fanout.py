@@ -647,3 +647,42 @@ def test_a_worker_whose_database_connection_is_cut_mid_shard_reconnects_and_comp
     assert (shard.status, shard.attempts, len(cut)) == ("complete", 1, 1)
     assert db.connection.connection.info.backend_pid != cut[0]
     assert csv_of(report) == CSV_AT_NOW
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+def test_a_plan_whose_database_connection_is_cut_is_planned_again_not_failed(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.connection.vendor != "postgresql":
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    report = report_create(as_of=None)
+    queued_plans: list[str] = []
+    monkeypatch.setattr(reports.fanout, "_queue_plan", queued_plans.append)
+    read_inputs = reports.fanout._shard_inputs
+
+    def reader_cut_first(store_ids: list[str], using: str) -> Any:
+        monkeypatch.setattr(reports.fanout, "_shard_inputs", read_inputs)
+        pid = db.connections[using].connection.info.backend_pid
+
+        def terminate() -> None:
+            with db.connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+        other, errors = in_a_worker(terminate)
+        other.join()
+        assert errors == []
+        return read_inputs(store_ids, using)
+
+    monkeypatch.setattr(reports.fanout, "_shard_inputs", reader_cut_first)
+    with pytest.raises(db.OperationalError):
+        report_plan(report_id=report.id)
+    db.connections.close_all()  # what django-q2 does with broken connections before its next task
+
+    report.refresh_from_db()
+    assert (report.status, report.error, queued_plans) == ("running", "", [report.id])
+    report_plan(report_id=report.id)
+    for shard_id in queued_shards:
+        shard_run(shard_id=shard_id)
+    report.refresh_from_db()
+    assert (report.status, report.plan_attempts) == ("complete", 2)
+    assert csv_of(report) == CSV_AT_NOW

@@ -8,7 +8,9 @@ report must end Complete with exactly ``build_report``'s CSV, the web server
 must answer 200 again by itself, and a second report triggered afterwards
 must complete too (the workers reconnected); anything else makes the
 command fail. It restarts the server for every database on it, so run it
-only where that is acceptable.
+only where that is acceptable; ``--cut-connections-only`` instead ends every
+connection to the benchmark database alone (``pg_terminate_backend``), the
+same cut for this service without touching anyone else's.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ class Command(BenchmarkCommand):
         parser.add_argument("--database-url", default=DEFAULT_BENCH_URL + "_chaos")
         parser.add_argument("--reuse", action="store_true", help="keep the data already in the database")
         parser.add_argument("--timeout", type=float, default=600.0)
+        parser.add_argument(
+            "--cut-connections-only",
+            action="store_true",
+            help="terminate every connection to the benchmark database instead of restarting the server",
+        )
 
     def run(self, options: dict[str, Any]) -> None:
         url = options["database_url"]
@@ -69,9 +76,16 @@ class Command(BenchmarkCommand):
             polled = self._poll_in_background(service, token, report_id, options["timeout"])
             self._wait_for_a_claimed_shard(url, report_id, options["timeout"])
             restart_began = time.perf_counter()
-            subprocess.run(restart_command(), check=True, capture_output=True, timeout=120)
-            restarted = time.perf_counter()
-            self.stdout.write(f"PostgreSQL restarted in {restarted - restart_began:.1f} s while a shard was running")
+            if options["cut_connections_only"]:
+                cut = self._cut_connections(url)
+                restarted = time.perf_counter()
+                self.stdout.write(f"{cut} connections to the database terminated while a shard was running")
+            else:
+                subprocess.run(restart_command(), check=True, capture_output=True, timeout=120)
+                restarted = time.perf_counter()
+                self.stdout.write(
+                    f"PostgreSQL restarted in {restarted - restart_began:.1f} s while a shard was running"
+                )
             state, errors = polled.result(timeout=options["timeout"])
             finished = time.perf_counter()
             self.stdout.write(
@@ -92,6 +106,14 @@ class Command(BenchmarkCommand):
         if api_csv != build_report_csv(url, state["as_of"]):
             raise BenchmarkError("the report's CSV differs from build_report's for the same as_of")
         self.stdout.write(f"CSV equal to build_report's ({api_csv.count(chr(10)) - 1} rows): yes")
+
+    def _cut_connections(self, url: str) -> int:
+        with psycopg.connect(url, autocommit=True) as database:
+            rows = database.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        return len(rows)
 
     def _wait_for_a_claimed_shard(self, url: str, report_id: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
