@@ -267,15 +267,23 @@ def _unfinished_plan(report: Report) -> QuerySet[Report]:
 def _plan_again_after_a_database_blip(report: Report) -> None:
     """A plan cut off from the database (a restart) is not the report's fault: release its claim and queue it again.
 
-    If the database is still away, neither write gets through; the claim then
-    runs out after the lease and recovery plans the report again.
+    Tried on a new connection for up to a heartbeat; if the database is still
+    away, the claim runs out after the lease and recovery plans the report
+    again.
     """
     logger.warning("report %s: plan %d lost the database; planning again", report.id, report.plan_attempts)
-    try:
-        if _unfinished_plan(report).update(plan_renewed_at=None):
-            _queue_plan(report.id)
-    except (OperationalError, InterfaceError):
-        logger.warning("report %s: the database is still away; recovery will plan it again", report.id)
+    deadline = time.monotonic() + heartbeat_interval()
+    while True:
+        connection.close()
+        try:
+            if _unfinished_plan(report).update(plan_renewed_at=None):
+                _queue_plan(report.id)
+            return
+        except (OperationalError, InterfaceError):
+            if time.monotonic() > deadline:
+                logger.warning("report %s: the database is still away; recovery will plan it again", report.id)
+                return
+            time.sleep(1)
 
 
 def _claim_plan(report_id: str) -> Report | None:

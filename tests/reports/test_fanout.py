@@ -662,11 +662,12 @@ def test_a_plan_whose_database_connection_is_cut_is_planned_again_not_failed(
 
     def reader_cut_first(store_ids: list[str], using: str) -> Any:
         monkeypatch.setattr(reports.fanout, "_shard_inputs", read_inputs)
-        pid = db.connections[using].connection.info.backend_pid
+        # Both of the plan's connections, as a database restart does.
+        pids = [db.connections[alias].connection.info.backend_pid for alias in (using, "default")]
 
         def terminate() -> None:
             with db.connection.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [pids])
 
         other, errors = in_a_worker(terminate)
         other.join()
