@@ -268,6 +268,14 @@ class RunningService:
     def trigger(self, token: str) -> str:
         return str(self.call("/trigger_report", token, method="POST")["report_id"])
 
+    def download(self, token: str, report_id: str) -> str:
+        """The report's CSV as a client downloads it."""
+        request = urllib.request.Request(
+            f"{self.base}/reports/{report_id}/download", headers={"Authorization": f"Token {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return bytes(answer.read()).decode("utf-8")
+
     def wait_until_finished(self, token: str, report_id: str, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -276,3 +284,11 @@ class RunningService:
                 return state
             time.sleep(0.1)
         raise BenchmarkError(f"report {report_id} still Running after {timeout:.0f} s")
+
+
+def build_report_csv(database_url: str, as_of: str) -> str:
+    """What ``manage.py build_report --as-of`` writes, in a process of its own: the CSV a report must equal."""
+    with tempfile.TemporaryDirectory() as directory:
+        output = Path(directory) / "expected.csv"
+        manage(["build_report", "--as-of", as_of, "--output", str(output)], database_url=database_url)
+        return output.read_text(encoding="utf-8")

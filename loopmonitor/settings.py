@@ -224,10 +224,12 @@ else:
 REPORT_CHUNK_SIZE = env_int("REPORT_CHUNK_SIZE", 1000)
 
 # Fan-out: a report's stores are cut into shards of this many stores, each a
-# django-q2 task. A shard claimed longer ago than the lease is presumed
-# abandoned (its worker died) and queued again, at most MAX_ATTEMPTS claims.
+# django-q2 task. A worker renews its claim (of a plan, a shard, an assembly)
+# every third of the lease while it works; a claim not renewed for the lease
+# is presumed abandoned (its worker died) and queued again, at most
+# MAX_ATTEMPTS claims. So a dead worker costs about the lease, a slow one nothing.
 REPORT_SHARD_SIZE = env_int("REPORT_SHARD_SIZE", 2000)
-REPORT_SHARD_LEASE_SECONDS = env_int("REPORT_SHARD_LEASE_SECONDS", 60)
+REPORT_SHARD_LEASE_SECONDS = env_int("REPORT_SHARD_LEASE_SECONDS", 15)
 REPORT_SHARD_MAX_ATTEMPTS = env_int("REPORT_SHARD_MAX_ATTEMPTS", 3)
 
 REST_FRAMEWORK = {

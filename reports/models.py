@@ -32,7 +32,9 @@ class Report(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the first plan started; a re-plan keeps it."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     stores_total = models.PositiveIntegerField(default=0)
     stores_done = models.PositiveIntegerField(default=0)
@@ -45,6 +47,9 @@ class Report(models.Model):
         default=0, help_text="Times a plan claimed the report; only the latest plan's shards count."
     )
     planned_at = models.DateTimeField(null=True, blank=True, help_text="When the plan had written every shard.")
+    plan_renewed_at = models.DateTimeField(
+        null=True, blank=True, help_text="The latest plan's claim, renewed by its worker's heartbeat while it writes."
+    )
     assembling_since = models.DateTimeField(null=True, blank=True)
     recovered_at = models.DateTimeField(null=True, blank=True, help_text="Last time recovery looked at it.")
     rows = models.PositiveIntegerField(null=True, blank=True)
@@ -87,10 +92,11 @@ class ReportShard(models.Model):
     its store ids and those stores' hours and zones as of the moment the
     report was planned (``inputs``), so every shard of a report sees one
     snapshot however long the report takes. Its result (``rows_csv``) is
-    stored with its ``complete`` status in one update, so a shard run twice
-    is counted once. A plan whose worker died half-way is planned again from
-    scratch; the new plan's shards carry the next ``plan_attempt``, and the
-    old ones are ignored.
+    stored with its ``complete`` status in one update conditional on the
+    claim (``claim_token``) that computed it, so a shard run twice is counted
+    once and a worker whose claim was taken over changes nothing. A plan
+    whose worker died half-way is planned again from scratch; the new plan's
+    shards carry the next ``plan_attempt``, and the old ones are ignored.
     """
 
     class Status(models.TextChoices):
@@ -106,8 +112,13 @@ class ReportShard(models.Model):
     inputs = models.JSONField(help_text="[[store_id, timezone, [[day, start, end], ...]], ...] at planning time")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the claim was made or last renewed by its worker's heartbeat."
+    )
     claimed_by = models.CharField(max_length=100, blank=True)
+    claim_token = models.CharField(
+        max_length=32, blank=True, help_text="The current claim; every later move of the shard must carry it."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(null=True, blank=True)
     rows_csv = models.TextField(blank=True)

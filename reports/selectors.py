@@ -139,6 +139,24 @@ def store_schedules(
     return schedules
 
 
+def store_polls_rows(
+    now: datetime, first: str, last: str, *, max_poll_id: int | None = None
+) -> models.QuerySet[Poll, tuple[str, int, str]]:
+    """``(store_id, instant, status)`` of the week's polls of stores ``first`` to ``last``, by store, then time.
+
+    Ordered by both keys: SQLite happens to give time order through the
+    unique (store, time) index, but PostgreSQL promises nothing for a sort
+    on the store alone. ``max_poll_id`` is the last poll a report's snapshot
+    includes (itself included).
+    """
+    rows = polls_in_week(now).filter(store_id__gte=first, store_id__lte=last)
+    if max_poll_id is not None:
+        rows = rows.filter(id__lte=max_poll_id)
+    return rows.order_by("store_id", "timestamp_utc").values_list(
+        "store_id", EpochMicroseconds("timestamp_utc"), "status"
+    )
+
+
 def store_polls(
     now: datetime, store_ids: Sequence[str], *, max_poll_id: int | None = None
 ) -> dict[str, list[PollPoint]]:
@@ -146,18 +164,11 @@ def store_polls(
 
     ``max_poll_id`` leaves out polls stored after a report was planned.
     """
-    first, last = store_ids[0], store_ids[-1]
     polls: dict[str, list[PollPoint]] = {store_id: [] for store_id in store_ids}
-    rows = polls_in_week(now).filter(store_id__gte=first, store_id__lte=last)
-    if max_poll_id is not None:
-        rows = rows.filter(id__lte=max_poll_id)
     active = PollStatus.ACTIVE.value
     current_id, current = "", None
-    for store_id, instant, status in (
-        rows.order_by("store_id", "timestamp_utc")
-        .values_list("store_id", EpochMicroseconds("timestamp_utc"), "status")
-        .iterator(chunk_size=10_000)
-    ):
+    rows = store_polls_rows(now, store_ids[0], store_ids[-1], max_poll_id=max_poll_id)
+    for store_id, instant, status in rows.iterator(chunk_size=10_000):
         if store_id != current_id:
             current_id, current = store_id, polls.get(store_id)
         if current is not None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import threading
-from datetime import datetime, time, timedelta
+import time as clock
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +16,11 @@ from django_q.models import OrmQ
 from pytest_django.fixtures import Settings
 
 import reports.fanout
+from reports.engine.units import to_instant
 from reports.fanout import report_assemble, report_plan, report_recover, shard_run
 from reports.models import Report, ReportShard
-from reports.services import report_create
+from reports.services import read_snapshot, report_create
+from reports.snapshot import report_store_inputs
 from stores.models import BusinessHours
 from tests.factories import PollFactory, StoreFactory
 from tests.reports.conftest import CSV_AT_NOW, BuildReportCsv, RunQueuedTasks
@@ -101,7 +106,7 @@ def test_a_shard_abandoned_by_a_dead_worker_is_run_again_and_the_numbers_are_rig
     dead, *alive = queued_shards
     long_ago = timezone.now() - timedelta(minutes=10)
     ReportShard.objects.filter(id=dead).update(status="running", attempts=1, claimed_at=long_ago, claimed_by="gone:1")
-    Report.objects.filter(id=report.id).update(started_at=long_ago)
+    Report.objects.filter(id=report.id).update(planned_at=long_ago, plan_renewed_at=long_ago)
     for shard_id in alive:
         shard_run(shard_id=shard_id)
     queued_shards.clear()
@@ -145,7 +150,8 @@ def test_a_shard_that_keeps_failing_fails_the_report_with_its_reason(
 
     report.refresh_from_db()
     assert report.status == "failed"
-    assert "disk on fire" in report.error and "2 attempts" in report.error
+    assert "disk on fire" not in report.error and "2 attempts" in report.error
+    assert re.search(r"internal error [0-9a-f]{16} \(logged\)", report.error), report.error
     assert len(queued_shards) == 2  # planned once, queued again once after the first failure
 
 
@@ -213,8 +219,8 @@ def test_data_loaded_after_planning_does_not_change_the_report(
     assert csv_of(report) == CSV_AT_NOW
 
 
-def test_a_report_whose_planning_fails_is_failed_at_once_with_the_reason(
-    week_of_polls: datetime, monkeypatch: pytest.MonkeyPatch
+def test_a_report_whose_planning_fails_is_failed_at_once_with_an_error_id_not_the_exception_text(
+    week_of_polls: datetime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(now: datetime, **kwargs: Any) -> list[str]:
         raise RuntimeError("catalogue unreadable")
@@ -227,7 +233,10 @@ def test_a_report_whose_planning_fails_is_failed_at_once_with_the_reason(
 
     report.refresh_from_db()
     assert report.status == "failed"
-    assert report.error == "planning failed: RuntimeError: catalogue unreadable"
+    assert re.fullmatch(r"planning failed: internal error ([0-9a-f]{16}) \(logged\)", report.error), report.error
+    error_id = report.error.split()[4]
+    [logged] = [record for record in caplog.records if error_id in record.getMessage()]
+    assert logged.exc_info is not None and "catalogue unreadable" in str(logged.exc_info[1])
     assert not ReportShard.objects.filter(report=report).exists()
 
 
@@ -296,7 +305,9 @@ def test_a_plan_whose_worker_died_half_way_is_planned_again_and_only_the_new_pla
 
     report_recover(Report.objects.get(id=report.id))
     assert queued_plans == []  # within the lease the plan may still be alive
-    Report.objects.filter(id=report.id).update(started_at=timezone.now() - timedelta(minutes=10), recovered_at=None)
+    Report.objects.filter(id=report.id).update(
+        plan_renewed_at=timezone.now() - timedelta(minutes=10), recovered_at=None
+    )
     report_recover(Report.objects.get(id=report.id))
     assert queued_plans == [report.id]
 
@@ -320,7 +331,7 @@ def test_a_plan_presumed_dead_that_was_only_slow_counts_for_nothing(
     def replaced_after_its_first_shard(store_ids: list[str], using: str) -> Any:
         if len(queued_shards) == 1:
             monkeypatch.setattr(reports.fanout, "_shard_inputs", read_inputs)
-            Report.objects.filter(id=report.id).update(started_at=timezone.now() - timedelta(minutes=10))
+            Report.objects.filter(id=report.id).update(plan_renewed_at=timezone.now() - timedelta(minutes=10))
             report_plan(report_id=report.id)  # the next plan, while this one stalls
         return read_inputs(store_ids, using)
 
@@ -358,7 +369,7 @@ def test_a_running_report_that_no_plan_started_is_planned_by_recovery(
 def test_a_plan_abandoned_too_often_fails_the_report(week_of_polls: datetime, queued_shards: list[int]) -> None:
     report = report_create(as_of=None)
     long_ago = timezone.now() - timedelta(minutes=10)
-    Report.objects.filter(id=report.id).update(status="running", plan_attempts=3, started_at=long_ago)
+    Report.objects.filter(id=report.id).update(status="running", plan_attempts=3, plan_renewed_at=long_ago)
 
     report = report_recover(Report.objects.get(id=report.id))
 
@@ -394,3 +405,290 @@ def test_a_client_polling_within_the_lease_costs_recovery_no_query(
 
     with django_assert_num_queries(0):
         assert report_recover(polled) is polled
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_a_stale_worker_that_raises_after_another_completed_its_shard_changes_nothing(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Worker A stalls past the lease; B re-claims the shard, completes and
+    # counts it; then A raises. Before claims carried a token, A's failure put
+    # the shard back to pending, C counted it again and the report was
+    # assembled Complete with the last shard's stores missing.
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    first, second, third = queued_shards
+    compute = reports.fanout.shard_compute
+
+    def stalls_then_raises(shard: ReportShard, **kwargs: Any) -> str:
+        monkeypatch.setattr(reports.fanout, "shard_compute", compute)
+        ReportShard.objects.filter(id=shard.id).update(claimed_at=timezone.now() - timedelta(minutes=10))
+        shard_run(shard_id=shard.id)  # worker B
+        raise RuntimeError("worker A wakes up to a closed connection")
+
+    monkeypatch.setattr(reports.fanout, "shard_compute", stalls_then_raises)
+    with pytest.raises(RuntimeError):
+        shard_run(shard_id=first)
+    for shard_id in queued_shards[3:]:  # whatever A's failure queued again: worker C
+        shard_run(shard_id=shard_id)
+    shard_run(shard_id=second)
+
+    report.refresh_from_db()
+    assert (report.status, report.shards_done, report.stores_done) == ("running", 2, 4)
+    assert ReportShard.objects.get(id=first).status == "complete"
+    shard_run(shard_id=third)
+    report.refresh_from_db()
+    assert (report.status, report.shards_done, report.rows) == ("complete", 3, 5)
+    assert csv_of(report) == CSV_AT_NOW
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_a_worker_whose_claim_was_taken_over_cannot_complete_the_shard(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    first = queued_shards[0]
+    compute = reports.fanout.shard_compute
+
+    def taken_over_while_computing(shard: ReportShard, **kwargs: Any) -> str:
+        ReportShard.objects.filter(id=shard.id).update(claim_token="another-worker")
+        return "stale,rows,of,a,worker,that,lost\n"
+
+    monkeypatch.setattr(reports.fanout, "shard_compute", taken_over_while_computing)
+    shard_run(shard_id=first)
+    monkeypatch.setattr(reports.fanout, "shard_compute", compute)
+
+    shard = ReportShard.objects.get(id=first)
+    report.refresh_from_db()
+    assert (shard.status, shard.rows_csv, report.shards_done) == ("running", "", 0)
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_assembly_refuses_while_a_planned_shard_is_not_complete(
+    week_of_polls: datetime, queued_shards: list[int]
+) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    for shard_id in queued_shards[:2]:
+        shard_run(shard_id=shard_id)
+    Report.objects.filter(id=report.id).update(shards_done=3)  # a counter gone wrong
+
+    report_assemble(report_id=report.id)
+
+    report.refresh_from_db()
+    assert (report.status, report.csv_file.name, report.assembling_since) == ("running", "", None)
+    shard_run(shard_id=queued_shards[2])  # the last shard still assembles it, whole
+    report.refresh_from_db()
+    assert (report.status, report.rows) == ("complete", 5)
+    assert csv_of(report) == CSV_AT_NOW
+
+
+@pytest.mark.usefixtures("two_store_shards")
+def test_assembly_refuses_rows_that_do_not_match_the_stores_planned(
+    week_of_polls: datetime, queued_shards: list[int]
+) -> None:
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    for shard_id in queued_shards[:2]:
+        shard_run(shard_id=shard_id)
+    ReportShard.objects.filter(id=queued_shards[0]).update(rows_csv="always-down,0.00,0.00,0.00,60.00,24.00,168.00\n")
+
+    shard_run(shard_id=queued_shards[2])
+
+    report.refresh_from_db()
+    assert report.status == "failed"
+    assert report.error == "assembly refused: the shards hold 4 rows for 5 stores planned"
+    assert report.csv_file.name == ""
+
+
+def test_a_re_plan_keeps_the_first_start(week_of_polls: datetime, queued_shards: list[int]) -> None:
+    report = report_create(as_of=None)
+    first = reports.fanout._claim_plan(report.id)
+    assert first is not None and first.started_at is not None
+    # The first plan's worker died before writing a shard; its claim is a lease old.
+    Report.objects.filter(id=report.id).update(plan_renewed_at=timezone.now() - timedelta(minutes=10))
+
+    report_plan(report_id=report.id)
+
+    report.refresh_from_db()
+    assert (report.status, report.plan_attempts, report.started_at) == ("running", 2, first.started_at)
+    for shard_id in queued_shards:
+        shard_run(shard_id=shard_id)
+    report.refresh_from_db()
+    assert (report.status, report.started_at) == ("complete", first.started_at)
+
+
+def in_a_worker(task: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
+    """``task`` on a thread of its own, as another worker with its own database connection; its errors collected."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            task()
+        except BaseException as error:  # noqa: BLE001 - handed back to the test
+            errors.append(error)
+        finally:
+            db.connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def slowly(function: Callable[..., Any], seconds: float) -> Callable[..., Any]:
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        clock.sleep(seconds)
+        return function(*args, **kwargs)
+
+    return slow
+
+
+SLOW_WORKER_LEASES = 3
+"""A slow worker takes this many leases (of 1 s) over its task, renewing its claim all along."""
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+def test_a_slow_worker_that_is_alive_keeps_its_shard(
+    settings: Settings, week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.REPORT_SHARD_LEASE_SECONDS = 1
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    (shard_id,) = queued_shards
+    monkeypatch.setattr(reports.fanout, "shard_compute", slowly(reports.fanout.shard_compute, SLOW_WORKER_LEASES))
+
+    worker, errors = in_a_worker(lambda: shard_run(shard_id=shard_id))
+    while worker.is_alive():  # meanwhile another worker and a polling client try to take it over
+        clock.sleep(0.25)
+        shard_run(shard_id=shard_id)
+        report_recover(Report.objects.get(id=report.id))
+    worker.join()
+
+    assert errors == []
+    shard = ReportShard.objects.get(id=shard_id)
+    assert (shard.status, shard.attempts) == ("complete", 1)
+    assert queued_shards == [shard_id]  # never queued again
+    assert csv_of(report) == CSV_AT_NOW
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+def test_a_slow_plan_that_is_alive_keeps_the_report(
+    settings: Settings, week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.REPORT_SHARD_LEASE_SECONDS = 1
+    report = report_create(as_of=None)
+    queued_plans: list[str] = []
+    monkeypatch.setattr(reports.fanout, "_queue_plan", queued_plans.append)
+    monkeypatch.setattr(reports.fanout, "_shard_inputs", slowly(reports.fanout._shard_inputs, SLOW_WORKER_LEASES))
+
+    planner, errors = in_a_worker(lambda: report_plan(report_id=report.id))
+    while planner.is_alive():
+        clock.sleep(0.25)
+        report_plan(report_id=report.id)
+        report_recover(Report.objects.get(id=report.id))
+    planner.join()
+    for shard_id in queued_shards:
+        shard_run(shard_id=shard_id)
+
+    assert errors == []
+    report.refresh_from_db()
+    assert (report.status, report.plan_attempts, queued_plans) == ("complete", 1, [])
+    assert csv_of(report) == CSV_AT_NOW
+
+
+def test_the_newest_stored_poll_counts_in_a_fanned_out_report_and_its_snapshot(queued_shards: list[int]) -> None:
+    # The plan's max_poll_id is the id of this very poll: the bound must include it.
+    now = datetime(2023, 1, 25, 12, 0, tzinfo=UTC)
+    store = StoreFactory(id="s")
+    PollFactory(store=store, timestamp_utc=now - timedelta(days=3), status="active")
+    newest = PollFactory(store=store, timestamp_utc=now, status="inactive")
+    report = report_create(as_of=None)
+
+    report_plan(report_id=report.id)
+    for shard_id in queued_shards:
+        shard_run(shard_id=shard_id)
+
+    report.refresh_from_db()
+    assert report.max_poll_id == newest.id
+    # Up until the midpoint 36 h before now, down since: the newest poll rules the last hour and day.
+    assert csv_of(report).splitlines()[1] == "s,0.00,0.00,132.00,60.00,24.00,36.00"
+    with read_snapshot():
+        (inputs,) = report_store_inputs(report)
+    assert inputs.polls[-1] == (to_instant(now), False)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+def test_a_worker_whose_database_connection_is_cut_mid_shard_reconnects_and_completes_it(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a database restart does to a worker, on this test's own connection only.
+    if db.connection.vendor != "postgresql":
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    report = report_create(as_of=None)
+    report_plan(report_id=report.id)
+    compute = reports.fanout.shard_compute
+    cut: list[int] = []
+
+    def connection_cut_first(shard: ReportShard, **kwargs: Any) -> str:
+        if not cut:
+            db.connection.ensure_connection()
+            cut.append(db.connection.connection.info.backend_pid)
+
+            def terminate() -> None:
+                with db.connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", cut)
+
+            other, errors = in_a_worker(terminate)
+            other.join()
+            assert errors == []
+        return compute(shard, **kwargs)
+
+    monkeypatch.setattr(reports.fanout, "shard_compute", connection_cut_first)
+    (shard_id,) = queued_shards
+    shard_run(shard_id=shard_id)
+
+    shard = ReportShard.objects.get(id=shard_id)
+    assert (shard.status, shard.attempts, len(cut)) == ("complete", 1, 1)
+    assert db.connection.connection.info.backend_pid != cut[0]
+    assert csv_of(report) == CSV_AT_NOW
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+def test_a_plan_whose_database_connection_is_cut_is_planned_again_not_failed(
+    week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.connection.vendor != "postgresql":
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    report = report_create(as_of=None)
+    queued_plans: list[str] = []
+    monkeypatch.setattr(reports.fanout, "_queue_plan", queued_plans.append)
+    read_inputs = reports.fanout._shard_inputs
+
+    def reader_cut_first(store_ids: list[str], using: str) -> Any:
+        monkeypatch.setattr(reports.fanout, "_shard_inputs", read_inputs)
+        # Both of the plan's connections, as a database restart does.
+        pids = [db.connections[alias].connection.info.backend_pid for alias in (using, "default")]
+
+        def terminate() -> None:
+            with db.connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [pids])
+
+        other, errors = in_a_worker(terminate)
+        other.join()
+        assert errors == []
+        return read_inputs(store_ids, using)
+
+    monkeypatch.setattr(reports.fanout, "_shard_inputs", reader_cut_first)
+    with pytest.raises(db.OperationalError):
+        report_plan(report_id=report.id)
+    db.connections.close_all()  # what django-q2 does with broken connections before its next task
+
+    report.refresh_from_db()
+    assert (report.status, report.error, queued_plans) == ("running", "", [report.id])
+    report_plan(report_id=report.id)
+    for shard_id in queued_shards:
+        shard_run(shard_id=shard_id)
+    report.refresh_from_db()
+    assert (report.status, report.plan_attempts) == ("complete", 2)
+    assert csv_of(report) == CSV_AT_NOW

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -132,3 +132,22 @@ def test_poll_instants_come_back_from_the_database_as_exact_microseconds() -> No
 
     assert inputs.polls == [(to_instant(moments[0]), True), (to_instant(moments[1]), False)]
     assert inputs.polls[0][0] % 1_000_000 == 1
+
+
+def test_each_column_is_rounded_half_up_on_its_own_exact_value() -> None:
+    # Active 1 s before the last hour, inactive 1.6 s into it: the midpoint is 0.3 s
+    # into the hour, so 0.005 min up and 59.995 min down, written 0.01 and 60.00.
+    poll("s", MONDAY_NOON_CHICAGO - timedelta(hours=1, seconds=1), "active")
+    poll("s", MONDAY_NOON_CHICAGO - timedelta(hours=1) + timedelta(seconds=1.6), "inactive")
+
+    assert build(MONDAY_NOON_CHICAGO)["s"] == ["0.01", "23.00", "167.00", "60.00", "1.00", "1.00"]
+
+
+def test_a_poll_exactly_at_the_start_of_the_week_is_an_observation() -> None:
+    poll("at-start", MONDAY_NOON_CHICAGO - timedelta(hours=168), "inactive")
+    poll("just-before", MONDAY_NOON_CHICAGO - timedelta(hours=168, microseconds=1), "inactive")
+
+    rows = build(MONDAY_NOON_CHICAGO)
+
+    assert rows["at-start"] == ["0.00", "0.00", "0.00", "60.00", "24.00", "168.00"]
+    assert "just-before" not in rows

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from reports.engine.units import to_instant
-from reports.selectors import EpochMicroseconds, polls_in_week, store_polls
+from reports.selectors import WEEK_WINDOW as WEEK
+from reports.selectors import EpochMicroseconds, polls_in_week, reported_store_ids, store_polls, store_polls_rows
 from tests.factories import PollFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,3 +36,61 @@ def test_rows_reach_the_engine_without_a_per_row_converter() -> None:
     compiler.setup_query()
 
     assert compiler.get_converters([column for column, _, _ in compiler.select]) == {}
+
+
+MICROSECOND = timedelta(microseconds=1)
+
+
+def test_the_week_starts_exactly_168_hours_before_now_and_includes_that_instant() -> None:
+    store = StoreFactory(id="s")
+    PollFactory(store=store, timestamp_utc=NOW - WEEK - MICROSECOND, status="inactive")
+    PollFactory(store=store, timestamp_utc=NOW - WEEK, status="active")
+
+    assert store_polls(NOW, ["s"]) == {"s": [(to_instant(NOW - WEEK), True)]}
+    assert list(polls_in_week(NOW).values_list("timestamp_utc", flat=True)) == [NOW - WEEK]
+
+
+def test_a_store_whose_only_poll_is_at_the_start_of_the_week_gets_a_row() -> None:
+    PollFactory(store=StoreFactory(id="at-start"), timestamp_utc=NOW - WEEK)
+    PollFactory(store=StoreFactory(id="just-before"), timestamp_utc=NOW - WEEK - MICROSECOND)
+
+    assert reported_store_ids(NOW) == ["at-start"]
+
+
+def test_the_snapshot_bound_includes_the_last_poll_of_the_snapshot_and_nothing_after() -> None:
+    store = StoreFactory(id="s")
+    PollFactory(store=store, timestamp_utc=NOW - timedelta(hours=2), status="active")
+    last = PollFactory(store=store, timestamp_utc=NOW - timedelta(hours=1), status="inactive")
+    PollFactory(store=store, timestamp_utc=NOW, status="active")  # stored after the snapshot
+
+    polls = store_polls(NOW, ["s"], max_poll_id=last.id)
+
+    assert polls == {"s": [(to_instant(NOW - timedelta(hours=2)), True), (to_instant(NOW - timedelta(hours=1)), False)]}
+
+
+def test_the_poll_query_orders_by_store_then_time() -> None:
+    # What the engine relies on; SQLite would hide a sort on the store alone.
+    assert store_polls_rows(NOW, "a", "z").query.order_by == ("store_id", "timestamp_utc")
+
+
+POLLS_PER_STORE = 300
+
+
+def test_polls_come_in_time_order_when_the_database_reads_them_in_another_order() -> None:
+    # Rows stored newest first and interleaved between stores; on PostgreSQL the
+    # plan may not follow the (store, time) index, so the sort must ask for time.
+    stores = [StoreFactory(id="a"), StoreFactory(id="b")]
+    for step in reversed(range(POLLS_PER_STORE)):
+        for store in stores:
+            PollFactory(store=store, timestamp_utc=NOW - timedelta(minutes=step), status="active")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for scan in ("indexscan", "indexonlyscan", "bitmapscan"):
+                cursor.execute(f"SET LOCAL enable_{scan} = off")
+
+    polls = store_polls(NOW, ["a", "b"])
+
+    for store_id in ("a", "b"):
+        instants = [instant for instant, _ in polls[store_id]]
+        assert len(instants) == POLLS_PER_STORE
+        assert instants == sorted(instants)

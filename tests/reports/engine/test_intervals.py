@@ -23,6 +23,7 @@ from reports.engine.intervals import (
     business_intervals,
     business_intervals_for_week,
     observations_in_business,
+    observations_ruling,
     shift_to_utc,
     status_at,
     status_segments,
@@ -391,6 +392,20 @@ def test_status_at_an_exact_midpoint_takes_the_later_observation() -> None:
     runs = status_segments(Observations([100, 200], [True, False]))
 
     assert status_at(runs, 150) is False
+
+
+def test_at_every_exact_midpoint_the_later_observation_rules() -> None:
+    runs = status_segments(Observations([100, 200, 300, 401], [True, False, False, True]))
+
+    assert [status_at(runs, t) for t in (149, 150, 151)] == [True, False, False]
+    assert [status_at(runs, t) for t in (350, 351)] == [False, True]  # the midpoint 350.5 lies between them
+
+
+def test_an_outage_starting_at_a_midpoint_rests_on_the_later_observation_only() -> None:
+    observations = Observations([100, 200], [True, False])
+
+    assert observations_ruling(observations, 2 * 150, 2 * 160) == (200,)
+    assert observations_ruling(observations, 2 * 140, 2 * 150) == (100,)  # ends at the midpoint: not the later one
 
 
 def test_status_at_is_unknown_without_observations() -> None:
