@@ -25,23 +25,19 @@ from ingestion.errors import Rejection
 from ingestion.poll_loader import StagedPoll, load_polls
 from ingestion.rows import HoursRecord, TimezoneRecord, hours_from_fields, poll_from_fields, timezone_from_fields
 from ingestion.statistics import refresh_planner_statistics
+from loopmonitor.sequences import chunked
 from stores.models import BusinessHours, Poll, Store
 from stores.rules import RejectedRow, echo, parse_store_id
 
 RejectSink = Callable[[Rejection], None]
 ProgressSink = Callable[[int], None]
 
+#: Ids per ``IN (…)`` list: small enough for every backend.
 _ID_CHUNK = 500
 
 Record = TypeVar("Record", HoursRecord, TimezoneRecord)
 Key = TypeVar("Key", str, int)
 Shift = tuple[int, dt.time, dt.time]
-
-
-def _chunks(ids: Sequence[Key]) -> Iterator[Sequence[Key]]:
-    """Slices small enough for an ``IN (…)`` list on every backend."""
-    for offset in range(0, len(ids), _ID_CHUNK):
-        yield ids[offset : offset + _ID_CHUNK]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +173,7 @@ def _lock_stores(stores: Iterable[Store]) -> None:
     """
     ordered = sorted(stores, key=lambda store: store.id)
     Store.objects.bulk_create(ordered, ignore_conflicts=True, batch_size=2000)
-    for chunk in _chunks([store.id for store in ordered]):
+    for chunk in chunked([store.id for store in ordered], _ID_CHUNK):
         list(Store.objects.select_for_update().filter(id__in=chunk).order_by("id").values_list("id", flat=True))
 
 
@@ -205,7 +201,7 @@ def hours_ingest(
         ordered = sorted(named)
         _lock_stores(Store(id=store_id) for store_id in ordered)
         stale: list[int] = []
-        for chunk in _chunks(ordered):
+        for chunk in chunked(ordered, _ID_CHUNK):
             stored = BusinessHours.objects.filter(store_id__in=chunk).values_list(
                 "pk", "store_id", "day_of_week", "start_time_local", "end_time_local"
             )
@@ -215,7 +211,7 @@ def hours_ingest(
                     wanted.discard((day, start, end))  # a second stored copy of it is stale
                 else:
                     stale.append(pk)
-        for pks in _chunks(stale):
+        for pks in chunked(stale, _ID_CHUNK):
             BusinessHours.objects.filter(pk__in=pks).delete()
         new = [
             BusinessHours(store_id=store_id, day_of_week=day, start_time_local=start, end_time_local=end)
@@ -249,13 +245,13 @@ def timezones_ingest(
     ordered = sorted(zones)
     with transaction.atomic():
         existed: set[str] = set()
-        for chunk in _chunks(ordered):
+        for chunk in chunked(ordered, _ID_CHUNK):
             existed.update(Store.objects.filter(id__in=chunk).values_list("id", flat=True))
         # A new store gets its zone as it is created; one created meanwhile by
         # another load is then updated below like any stored store.
         _lock_stores(Store(id=store_id, timezone=zones[store_id]) for store_id in ordered)
         current: dict[str, str | None] = {}
-        for chunk in _chunks(ordered):
+        for chunk in chunked(ordered, _ID_CHUNK):
             current.update(Store.objects.filter(id__in=chunk).values_list("id", "timezone"))
         changed = [
             Store(id=store_id, timezone=zones[store_id]) for store_id in ordered if current[store_id] != zones[store_id]

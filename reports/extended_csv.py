@@ -56,7 +56,7 @@ from reports.engine.csv_row import HEADER, report_row, round_half_up
 from reports.engine.units import WINDOWS, Instant, to_instant
 from reports.models import Report
 from reports.outages import WindowTotals, store_week, window_totals
-from reports.services import read_snapshot
+from reports.services import consistent_read
 from reports.snapshot import report_store_inputs
 
 EXTENDED_HEADER = (
@@ -110,7 +110,7 @@ def report_write_extended_csv(*, report: Report, out: IO[str]) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXTENDED_HEADER)
     rows = 0
-    with report.csv_file.open("rb") as stored_file, read_snapshot():
+    with report.csv_file.open("rb") as stored_file, consistent_read():
         stored = csv.reader(line.decode("utf-8") for line in stored_file)
         if tuple(next(stored, ())) != HEADER:
             raise ReportDataChanged("the stored CSV does not start with the report header")

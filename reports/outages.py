@@ -32,7 +32,7 @@ from reports.engine.intervals import Poll as PollPoint
 from reports.engine.units import WEEK, WINDOWS, Instant, Window, instant_datetime, instant_delta, to_instant
 from reports.models import Report
 from reports.selectors import StoreInputs, store_inputs
-from reports.services import read_snapshot, report_now, zone
+from reports.services import consistent_read, report_now, zone
 from reports.snapshot import report_store_inputs
 from stores.models import Store
 
@@ -96,7 +96,7 @@ def store_week_at(*, store_id: str, as_of: datetime | None) -> StoreWeek:
     if not Store.objects.filter(id=store_id).exists():
         raise UnknownStore(store_id)
     now = report_now(as_of)
-    with read_snapshot():
+    with consistent_read():
         [inputs] = store_inputs(now, [store_id])
     return store_week(inputs, now)
 
@@ -104,7 +104,7 @@ def store_week_at(*, store_id: str, as_of: datetime | None) -> StoreWeek:
 def store_week_in_report(*, report: Report, store_id: str) -> StoreWeek | None:
     """The store's week as ``report`` computed it; ``None`` when the store has no row in it."""
     assert report.as_of is not None
-    with read_snapshot():
+    with consistent_read():
         inputs = next(report_store_inputs(report, only=store_id), None)
     return None if inputs is None else store_week(inputs, report.as_of)
 

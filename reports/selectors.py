@@ -11,7 +11,7 @@ is what the interval module works in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, TypeVar
@@ -98,11 +98,6 @@ class StoreInputs:
     timezone: str | None
     hours: list[HoursRow]
     polls: list[PollPoint]
-
-
-def chunked(store_ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for offset in range(0, len(store_ids), size):
-        yield store_ids[offset : offset + size]
 
 
 HoursOf = TypeVar("HoursOf")

@@ -25,11 +25,12 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
+from loopmonitor.sequences import chunked
 from reports.engine.csv_row import HEADER, report_row
 from reports.engine.intervals import business_intervals_for_week, store_uptime
 from reports.engine.units import to_instant
 from reports.models import Report
-from reports.selectors import StoreInputs, chunked, latest_poll_time, reported_store_ids, store_inputs
+from reports.selectors import StoreInputs, latest_poll_time, reported_store_ids, store_inputs
 from stores.rules import DEFAULT_TIMEZONE
 
 ProgressSink = Callable[[int, int], None]
@@ -52,7 +53,7 @@ def zone(name: str | None) -> ZoneInfo:
 
 
 @contextlib.contextmanager
-def read_snapshot() -> Iterator[None]:
+def consistent_read() -> Iterator[None]:
     """Run the block's reads against one consistent snapshot of the database.
 
     A report reads for seconds while ingestion may be committing new hours,
@@ -115,7 +116,7 @@ def report_write_csv(
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     rows = 0
-    with read_snapshot():
+    with consistent_read():
         store_ids = reported_store_ids(now)
         for chunk in chunked(store_ids, chunk_size):
             writer.writerows(report_rows(now_us, store_inputs(now, chunk)))

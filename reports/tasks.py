@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from reports.extended_csv import report_extended_csv_store
-from reports.fanout import report_plan, reports_recover_all, shard_run
+from reports.fanout.plan import report_plan
+from reports.fanout.recovery import reports_recover_all
+from reports.fanout.shards import shard_run
 
 
 def run_report(report_id: str) -> None:

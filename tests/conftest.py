@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
+from pytest_django.fixtures import Settings
 
 SAMPLE_DIR: Path = settings.BASE_DIR / "data" / "sample"
 
@@ -26,3 +29,13 @@ def write_csv(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return write
+
+
+@pytest.fixture
+def isolated_reports(settings: Settings, tmp_path: Path) -> Iterator[Path]:
+    """Report CSVs go to a temporary MEDIA_ROOT; throttle counters start from zero; passwords hash fast."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
+    yield settings.MEDIA_ROOT
+    cache.clear()

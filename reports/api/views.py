@@ -34,7 +34,8 @@ from reports.api.serializers import (
     TriggerReportOutput,
 )
 from reports.extended_csv import ExtendedCsvUnavailable, report_extended_csv_file
-from reports.fanout import report_recover, report_trigger
+from reports.fanout.queue import report_trigger
+from reports.fanout.recovery import report_recover
 from reports.models import Report
 from reports.services import NoPollsError
 

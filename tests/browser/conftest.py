@@ -22,7 +22,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 # The report fixtures: files in a temporary MEDIA_ROOT, and django-q2 running tasks in-process.
-from tests.reports.conftest import isolated_reports, q_sync  # noqa: F401
+from tests.reports.conftest import q_sync  # noqa: F401
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

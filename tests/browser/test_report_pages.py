@@ -27,7 +27,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from devtools.generator import generate_dataset
 from ingestion.services import hours_ingest, polls_ingest, timezones_ingest
-from reports.fanout import report_trigger
+from reports.fanout.queue import report_trigger
 from reports.models import Report
 
 pytestmark = [

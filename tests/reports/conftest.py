@@ -9,7 +9,7 @@ sees a report go from queued to finished through the real task code.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from multiprocessing import Value
 from pathlib import Path
@@ -19,7 +19,6 @@ import django_q.monitor
 import django_q.worker
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.core.management import call_command
 from django_q.brokers import get_broker
 from django_q.conf import Conf
@@ -27,7 +26,6 @@ from django_q.monitor import monitor
 from django_q.queues import Queue
 from django_q.signing import SignedPackage
 from django_q.worker import worker
-from pytest_django.fixtures import Settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -55,16 +53,6 @@ CSV_AT_NOW = "\n".join(
 CSV_TWO_DAYS_AGO = "\n".join([HEADER, ROW_ALWAYS_UP, ROW_OFFICE_HOURS_TWO_DAYS_AGO, ROW_RECOVERED_TWO_DAYS_AGO, ""])
 
 BuildReportCsv = Callable[[datetime], str]
-
-
-@pytest.fixture
-def isolated_reports(settings: Settings, tmp_path: Path) -> Iterator[Path]:
-    """Report CSVs go to a temporary MEDIA_ROOT; throttle counters start from zero; passwords hash fast."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
-    yield settings.MEDIA_ROOT
-    cache.clear()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from django.urls import reverse
 from pytest_django.fixtures import Settings
 
 from reports.admin import elapsed_text
-from reports.fanout import report_trigger
+from reports.fanout.queue import report_trigger
 from reports.models import Report
 from reports.presentation.overview import bucket_index, report_overview
 from stores.models import Poll

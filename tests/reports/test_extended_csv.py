@@ -22,7 +22,7 @@ from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
 from reports.extended_csv import EXTENDED_HEADER
-from reports.fanout import report_trigger
+from reports.fanout.queue import report_trigger
 from reports.models import Report
 from stores.models import Poll
 from tests.factories import PollFactory, StoreFactory

@@ -21,7 +21,7 @@ from ingestion.services import hours_ingest, polls_ingest, timezones_ingest
 from reports.engine.csv_row import HEADER, round_half_up
 from reports.engine.intervals import business_intervals_for_week, outage_seconds_in_window, store_uptime
 from reports.engine.units import DAY, HOUR, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, WEEK, to_instant
-from reports.fanout import report_trigger
+from reports.fanout.queue import report_trigger
 from reports.models import Report
 from reports.outages import store_week_in_report
 from reports.selectors import store_inputs

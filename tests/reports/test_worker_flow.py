@@ -20,7 +20,7 @@ from django_q.tasks import async_task
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
-import reports.fanout
+import reports.fanout.shards
 from reports.models import Report
 from tests.factories import PollFactory
 from tests.reports.conftest import CSV_AT_NOW, CSV_TWO_DAYS_AGO, ROW_ALWAYS_DOWN, BuildReportCsv, RunQueuedTasks
@@ -158,7 +158,7 @@ def test_a_report_whose_computation_keeps_raising_is_failed_with_the_error(
     def unreadable_polls(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the polls table is unreadable")
 
-    monkeypatch.setattr(reports.fanout, "store_polls", unreadable_polls)
+    monkeypatch.setattr(reports.fanout.shards, "store_polls", unreadable_polls)
     report_id = trigger(api_client)
 
     run_queued_tasks()

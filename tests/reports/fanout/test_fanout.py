@@ -15,11 +15,16 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from pytest_django.fixtures import Settings
 
-import reports.fanout
+import reports.fanout.plan
+import reports.fanout.queue
+import reports.fanout.shards
 from reports.engine.units import to_instant
-from reports.fanout import report_assemble, report_plan, report_recover, shard_run
+from reports.fanout.assembly import report_assemble
+from reports.fanout.plan import report_plan
+from reports.fanout.recovery import report_recover
+from reports.fanout.shards import shard_run
 from reports.models import Report, ReportShard
-from reports.services import read_snapshot, report_create
+from reports.services import consistent_read, report_create
 from reports.snapshot import report_store_inputs
 from stores.models import BusinessHours
 from tests.factories import PollFactory, StoreFactory
@@ -37,7 +42,7 @@ def two_store_shards(settings: Settings) -> None:
 def queued_shards(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Shards queued by the code under test, collected instead of sent to a broker."""
     queued: list[int] = []
-    monkeypatch.setattr(reports.fanout, "_queue_shard", queued.append)
+    monkeypatch.setattr(reports.fanout.queue, "queue_shard", queued.append)
     return queued
 
 
@@ -52,7 +57,7 @@ def test_a_report_split_into_shards_is_assembled_into_the_build_report_csv(
     week_of_polls: datetime, build_report_csv: BuildReportCsv, run_queued_tasks: RunQueuedTasks
 ) -> None:
     report = report_create(as_of=None)
-    reports.fanout._queue_plan(report.id)
+    reports.fanout.queue.queue_plan(report.id)
 
     ran = run_queued_tasks()
 
@@ -140,7 +145,7 @@ def test_a_shard_that_keeps_failing_fails_the_report_with_its_reason(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(reports.fanout, "store_polls", broken)
+    monkeypatch.setattr(reports.fanout.shards, "store_polls", broken)
     report = report_create(as_of=None)
     report_plan(report_id=report.id)
 
@@ -225,7 +230,7 @@ def test_a_report_whose_planning_fails_is_failed_at_once_with_an_error_id_not_th
     def broken(now: datetime, **kwargs: Any) -> list[str]:
         raise RuntimeError("catalogue unreadable")
 
-    monkeypatch.setattr(reports.fanout, "reported_store_ids", broken)
+    monkeypatch.setattr(reports.fanout.plan, "reported_store_ids", broken)
     report = report_create(as_of=None)
 
     with pytest.raises(RuntimeError):
@@ -250,7 +255,7 @@ def test_each_shard_is_committed_and_queued_while_the_plan_reads_on(
     # report row, which must not disturb the plan's snapshot.
     report = report_create(as_of=None)
     seen: list[tuple[int, int, bool]] = []
-    read_inputs = reports.fanout._shard_inputs
+    read_inputs = reports.fanout.plan.planned_shard_inputs
 
     def look_from_elsewhere() -> None:
         try:
@@ -266,7 +271,7 @@ def test_each_shard_is_committed_and_queued_while_the_plan_reads_on(
         other_worker.join()
         return read_inputs(store_ids, using)
 
-    monkeypatch.setattr(reports.fanout, "_shard_inputs", inputs_seen_from_elsewhere)
+    monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", inputs_seen_from_elsewhere)
 
     report_plan(report_id=report.id)
 
@@ -287,18 +292,18 @@ def test_a_plan_whose_worker_died_half_way_is_planned_again_and_only_the_new_pla
 ) -> None:
     report = report_create(as_of=None)
     queued_plans: list[str] = []
-    monkeypatch.setattr(reports.fanout, "_queue_plan", queued_plans.append)
-    read_inputs = reports.fanout._shard_inputs
+    monkeypatch.setattr(reports.fanout.queue, "queue_plan", queued_plans.append)
+    read_inputs = reports.fanout.plan.planned_shard_inputs
 
     def dies_at_the_second_shard(store_ids: list[str], using: str) -> Any:
         if queued_shards:
             raise WorkerKilled
         return read_inputs(store_ids, using)
 
-    monkeypatch.setattr(reports.fanout, "_shard_inputs", dies_at_the_second_shard)
+    monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", dies_at_the_second_shard)
     with pytest.raises(WorkerKilled):
         report_plan(report_id=report.id)
-    monkeypatch.setattr(reports.fanout, "_shard_inputs", read_inputs)
+    monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", read_inputs)
     orphan = queued_shards.pop()
     report.refresh_from_db()
     assert (report.status, report.planned_at, report.shards_total, report.plan_attempts) == ("running", None, 3, 1)
@@ -326,16 +331,16 @@ def test_a_plan_presumed_dead_that_was_only_slow_counts_for_nothing(
     week_of_polls: datetime, queued_shards: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     report = report_create(as_of=None)
-    read_inputs = reports.fanout._shard_inputs
+    read_inputs = reports.fanout.plan.planned_shard_inputs
 
     def replaced_after_its_first_shard(store_ids: list[str], using: str) -> Any:
         if len(queued_shards) == 1:
-            monkeypatch.setattr(reports.fanout, "_shard_inputs", read_inputs)
+            monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", read_inputs)
             Report.objects.filter(id=report.id).update(plan_renewed_at=timezone.now() - timedelta(minutes=10))
             report_plan(report_id=report.id)  # the next plan, while this one stalls
         return read_inputs(store_ids, using)
 
-    monkeypatch.setattr(reports.fanout, "_shard_inputs", replaced_after_its_first_shard)
+    monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", replaced_after_its_first_shard)
 
     report_plan(report_id=report.id)  # resumes after the next plan is done, and stops
 
@@ -355,7 +360,7 @@ def test_a_running_report_that_no_plan_started_is_planned_by_recovery(
     report = report_create(as_of=None)
     Report.objects.filter(id=report.id).update(status="running")  # as made by hand, or in the admin
     queued_plans: list[str] = []
-    monkeypatch.setattr(reports.fanout, "_queue_plan", queued_plans.append)
+    monkeypatch.setattr(reports.fanout.queue, "queue_plan", queued_plans.append)
 
     report_recover(Report.objects.get(id=report.id))
     assert queued_plans == [report.id]
@@ -378,7 +383,7 @@ def test_a_plan_abandoned_too_often_fails_the_report(week_of_polls: datetime, qu
 
 def test_a_report_is_not_assembled_before_its_plan_has_written_every_shard(week_of_polls: datetime) -> None:
     report = report_create(as_of=None)
-    assert reports.fanout._claim_plan(report.id) is not None  # no shard written yet: 0 of 0 done
+    assert reports.fanout.plan._claim_plan(report.id) is not None  # no shard written yet: 0 of 0 done
 
     report_assemble(report_id=report.id)
 
@@ -418,15 +423,15 @@ def test_a_stale_worker_that_raises_after_another_completed_its_shard_changes_no
     report = report_create(as_of=None)
     report_plan(report_id=report.id)
     first, second, third = queued_shards
-    compute = reports.fanout.shard_compute
+    compute = reports.fanout.shards.shard_compute
 
     def stalls_then_raises(shard: ReportShard, **kwargs: Any) -> str:
-        monkeypatch.setattr(reports.fanout, "shard_compute", compute)
+        monkeypatch.setattr(reports.fanout.shards, "shard_compute", compute)
         ReportShard.objects.filter(id=shard.id).update(claimed_at=timezone.now() - timedelta(minutes=10))
         shard_run(shard_id=shard.id)  # worker B
         raise RuntimeError("worker A wakes up to a closed connection")
 
-    monkeypatch.setattr(reports.fanout, "shard_compute", stalls_then_raises)
+    monkeypatch.setattr(reports.fanout.shards, "shard_compute", stalls_then_raises)
     with pytest.raises(RuntimeError):
         shard_run(shard_id=first)
     for shard_id in queued_shards[3:]:  # whatever A's failure queued again: worker C
@@ -449,15 +454,15 @@ def test_a_worker_whose_claim_was_taken_over_cannot_complete_the_shard(
     report = report_create(as_of=None)
     report_plan(report_id=report.id)
     first = queued_shards[0]
-    compute = reports.fanout.shard_compute
+    compute = reports.fanout.shards.shard_compute
 
     def taken_over_while_computing(shard: ReportShard, **kwargs: Any) -> str:
         ReportShard.objects.filter(id=shard.id).update(claim_token="another-worker")
         return "stale,rows,of,a,worker,that,lost\n"
 
-    monkeypatch.setattr(reports.fanout, "shard_compute", taken_over_while_computing)
+    monkeypatch.setattr(reports.fanout.shards, "shard_compute", taken_over_while_computing)
     shard_run(shard_id=first)
-    monkeypatch.setattr(reports.fanout, "shard_compute", compute)
+    monkeypatch.setattr(reports.fanout.shards, "shard_compute", compute)
 
     shard = ReportShard.objects.get(id=first)
     report.refresh_from_db()
@@ -504,7 +509,7 @@ def test_assembly_refuses_rows_that_do_not_match_the_stores_planned(
 
 def test_a_re_plan_keeps_the_first_start(week_of_polls: datetime, queued_shards: list[int]) -> None:
     report = report_create(as_of=None)
-    first = reports.fanout._claim_plan(report.id)
+    first = reports.fanout.plan._claim_plan(report.id)
     assert first is not None and first.started_at is not None
     # The first plan's worker died before writing a shard; its claim is a lease old.
     Report.objects.filter(id=report.id).update(plan_renewed_at=timezone.now() - timedelta(minutes=10))
@@ -556,7 +561,8 @@ def test_a_slow_worker_that_is_alive_keeps_its_shard(
     report = report_create(as_of=None)
     report_plan(report_id=report.id)
     (shard_id,) = queued_shards
-    monkeypatch.setattr(reports.fanout, "shard_compute", slowly(reports.fanout.shard_compute, SLOW_WORKER_LEASES))
+    slow = slowly(reports.fanout.shards.shard_compute, SLOW_WORKER_LEASES)
+    monkeypatch.setattr(reports.fanout.shards, "shard_compute", slow)
 
     worker, errors = in_a_worker(lambda: shard_run(shard_id=shard_id))
     while worker.is_alive():  # meanwhile another worker and a polling client try to take it over
@@ -579,8 +585,9 @@ def test_a_slow_plan_that_is_alive_keeps_the_report(
     settings.REPORT_SHARD_LEASE_SECONDS = 1
     report = report_create(as_of=None)
     queued_plans: list[str] = []
-    monkeypatch.setattr(reports.fanout, "_queue_plan", queued_plans.append)
-    monkeypatch.setattr(reports.fanout, "_shard_inputs", slowly(reports.fanout._shard_inputs, SLOW_WORKER_LEASES))
+    monkeypatch.setattr(reports.fanout.queue, "queue_plan", queued_plans.append)
+    slow = slowly(reports.fanout.plan.planned_shard_inputs, SLOW_WORKER_LEASES)
+    monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", slow)
 
     planner, errors = in_a_worker(lambda: report_plan(report_id=report.id))
     while planner.is_alive():
@@ -613,7 +620,7 @@ def test_the_newest_stored_poll_counts_in_a_fanned_out_report_and_its_snapshot(q
     assert report.max_poll_id == newest.id
     # Up until the midpoint 36 h before now, down since: the newest poll rules the last hour and day.
     assert csv_of(report).splitlines()[1] == "s,0.00,0.00,132.00,60.00,24.00,36.00"
-    with read_snapshot():
+    with consistent_read():
         (inputs,) = report_store_inputs(report)
     assert inputs.polls[-1] == (to_instant(now), False)
 
@@ -627,7 +634,7 @@ def test_a_worker_whose_database_connection_is_cut_mid_shard_reconnects_and_comp
         pytest.skip("pg_terminate_backend is PostgreSQL's")
     report = report_create(as_of=None)
     report_plan(report_id=report.id)
-    compute = reports.fanout.shard_compute
+    compute = reports.fanout.shards.shard_compute
     cut: list[int] = []
 
     def connection_cut_first(shard: ReportShard, **kwargs: Any) -> str:
@@ -644,7 +651,7 @@ def test_a_worker_whose_database_connection_is_cut_mid_shard_reconnects_and_comp
             assert errors == []
         return compute(shard, **kwargs)
 
-    monkeypatch.setattr(reports.fanout, "shard_compute", connection_cut_first)
+    monkeypatch.setattr(reports.fanout.shards, "shard_compute", connection_cut_first)
     (shard_id,) = queued_shards
     shard_run(shard_id=shard_id)
 
@@ -662,11 +669,11 @@ def test_a_plan_whose_database_connection_is_cut_is_planned_again_not_failed(
         pytest.skip("pg_terminate_backend is PostgreSQL's")
     report = report_create(as_of=None)
     queued_plans: list[str] = []
-    monkeypatch.setattr(reports.fanout, "_queue_plan", queued_plans.append)
-    read_inputs = reports.fanout._shard_inputs
+    monkeypatch.setattr(reports.fanout.queue, "queue_plan", queued_plans.append)
+    read_inputs = reports.fanout.plan.planned_shard_inputs
 
     def reader_cut_first(store_ids: list[str], using: str) -> Any:
-        monkeypatch.setattr(reports.fanout, "_shard_inputs", read_inputs)
+        monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", read_inputs)
         # Both of the plan's connections, as a database restart does.
         pids = [db.connections[alias].connection.info.backend_pid for alias in (using, "default")]
 
@@ -679,7 +686,7 @@ def test_a_plan_whose_database_connection_is_cut_is_planned_again_not_failed(
         assert errors == []
         return read_inputs(store_ids, using)
 
-    monkeypatch.setattr(reports.fanout, "_shard_inputs", reader_cut_first)
+    monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", reader_cut_first)
     with pytest.raises(db.OperationalError):
         report_plan(report_id=report.id)
     db.connections.close_all()  # what django-q2 does with broken connections before its next task

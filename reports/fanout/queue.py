@@ -1,0 +1,26 @@
+"""Queueing a report's work on django-q2: the trigger, and the tasks each step queues for the next."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django_q.tasks import async_task
+
+from reports.models import Report
+from reports.services import report_create
+
+
+def queue_shard(shard_id: int) -> None:
+    async_task("reports.tasks.run_shard", shard_id, task_name=f"shard-{shard_id}", group="reports")
+
+
+def queue_plan(report_id: str) -> None:
+    async_task("reports.tasks.run_report", report_id, task_name=f"report-{report_id}", group="reports")
+
+
+def report_trigger(*, as_of: datetime | None, requested_by: User | None = None) -> Report:
+    """Create a report (its ``now`` fixed now) and queue its plan for a django-q2 worker."""
+    report = report_create(as_of=as_of, requested_by=requested_by)
+    queue_plan(report.id)
+    return report
