@@ -35,13 +35,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from reports.engine.csv_row import report_row, round_half_up
+from reports.engine.csv_row import NotAReportCsv, report_row, round_half_up
 from reports.engine.units import WEEK, instant_delta
 from reports.models import Report, ReportShard
 from reports.outages import WindowTotals, store_week_in_report, window_totals
 from reports.presentation.charts import Bar, histogram_svg, week_timeline_svg
 from reports.presentation.durations import duration_text
-from reports.presentation.overview import NotAReportCsv, report_csv_row, report_overview
+from reports.presentation.overview import report_csv_row, report_overview
 from reports.presentation.store_week import outage_records, timeline_days
 from stores.admin import StorePageLink, store_page_links
 from stores.models import Store

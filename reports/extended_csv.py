@@ -52,7 +52,7 @@ from typing import IO
 from django.core.files import File
 from django_q.tasks import async_task
 
-from reports.engine.csv_row import HEADER, report_row, round_half_up
+from reports.engine.csv_row import HEADER, NotAReportCsv, read_report_csv, report_row, round_half_up
 from reports.engine.units import WINDOWS, Instant, to_instant
 from reports.models import Report
 from reports.outages import WindowTotals, store_week, window_totals
@@ -111,11 +111,12 @@ def report_write_extended_csv(*, report: Report, out: IO[str]) -> int:
     writer.writerow(EXTENDED_HEADER)
     rows = 0
     with report.csv_file.open("rb") as stored_file, consistent_read():
-        stored = csv.reader(line.decode("utf-8") for line in stored_file)
-        if tuple(next(stored, ())) != HEADER:
-            raise ReportDataChanged("the stored CSV does not start with the report header")
+        try:
+            stored = read_report_csv(stored_file)
+        except NotAReportCsv as error:
+            raise ReportDataChanged(str(error)) from None
         for row, extra in _extended_rows(report, to_instant(report.as_of)):
-            expected = tuple(next(stored, ()))
+            expected = next(stored, ())
             if row != expected:
                 raise ReportDataChanged(
                     f"store {row[0]}: the report's data changed since it ran (stored {','.join(expected)!r}, "

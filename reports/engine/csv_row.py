@@ -7,6 +7,8 @@ number a store owner reads).
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 
 from reports.engine.intervals import StoreUptime
@@ -34,3 +36,20 @@ def report_row(store_id: str, uptime: StoreUptime) -> tuple[str, ...]:
         *(round_half_up(uptime.of(window).up, window.unit.seconds) for window in WINDOWS),
         *(round_half_up(uptime.of(window).down, window.unit.seconds) for window in WINDOWS),
     )
+
+
+class NotAReportCsv(ValueError):
+    """The stored file does not have the report's header (it is not the report's CSV)."""
+
+
+def read_report_csv(lines: Iterable[bytes]) -> Iterator[tuple[str, ...]]:
+    """The rows (no header) of a stored report CSV; :class:`NotAReportCsv` unless it starts with :data:`HEADER`.
+
+    The one reader of stored reports: the admin and portal overviews and the
+    extended CSV's check against the stored rows all read through it.
+    """
+    reader = csv.reader(line.decode("utf-8") for line in lines)
+    header = tuple(next(reader, ()))
+    if header != HEADER:
+        raise NotAReportCsv(f"the stored file starts with {','.join(header)[:200]!r}, not the report header")
+    return (tuple(cells) for cells in reader if cells)

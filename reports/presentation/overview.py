@@ -19,14 +19,13 @@ so the totals are exact sums of what the file says.
 
 from __future__ import annotations
 
-import csv
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO
 
-from reports.engine.csv_row import HEADER
+from reports.engine.csv_row import HEADER, read_report_csv
 from reports.models import Report
 
 _UPTIME_WEEK = HEADER.index("uptime_last_week")
@@ -89,22 +88,11 @@ class ReportOverview:
         return None if not self.business_hours else HUNDRED * self.uptime_hours / self.business_hours
 
 
-class NotAReportCsv(ValueError):
-    """The stored file does not have the report's header (it is not the report's CSV)."""
-
-
 def csv_store_rows(stored: IO[bytes]) -> tuple[tuple[str, ...], Iterator[StoreRow]]:
     """The header and the rows of a stored report CSV; :class:`NotAReportCsv` for any other file."""
-    reader = csv.reader(line.decode("utf-8") for line in stored)
-    header = tuple(next(reader, ()))
-    if header != HEADER:
-        raise NotAReportCsv(f"the stored file starts with {','.join(header)[:200]!r}, not the report header")
-    rows = (
-        StoreRow(tuple(cells), Decimal(cells[_UPTIME_WEEK]), Decimal(cells[_DOWNTIME_WEEK]))
-        for cells in reader
-        if cells
-    )
-    return header, rows
+    cells = read_report_csv(stored)
+    rows = (StoreRow(row, Decimal(row[_UPTIME_WEEK]), Decimal(row[_DOWNTIME_WEEK])) for row in cells)
+    return HEADER, rows
 
 
 def bucket_index(percent: Decimal, buckets: int) -> int:
