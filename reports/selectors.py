@@ -21,9 +21,11 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Exists, Max, OuterRef, Subquery
 from django.db.models.sql.compiler import SQLCompiler
 
+from organizations.scoping import AnyUser, visible_to
 from reports.engine.intervals import HoursRow
 from reports.engine.intervals import Poll as PollPoint
 from reports.engine.units import WEEK, instant_delta
+from reports.models import Report
 from stores.models import BusinessHours, Poll, PollStatus, Store
 
 #: The week window as a ``timedelta``, for ORM filters.
@@ -79,14 +81,19 @@ def polls_in_week(now: datetime) -> models.QuerySet[Poll]:
     return Poll.objects.filter(timestamp_utc__gte=now - WEEK_WINDOW, timestamp_utc__lte=now)
 
 
-def reported_store_ids(now: datetime, *, using: str = DEFAULT_DB_ALIAS) -> list[str]:
-    """Every store that gets a row: at least one poll in the week window, sorted.
+def reported_store_ids(
+    now: datetime, *, organization_id: int | None = None, using: str = DEFAULT_DB_ALIAS
+) -> list[str]:
+    """Every store that gets a row: at least one poll in the week window, sorted; only the organization's when given.
 
     One index range probe per store, so the cost follows the number of
-    stores, not the number of polls kept.
+    stores, not the number of polls kept. An organization's report is the
+    fleet report restricted to its stores: the same ``now``, the same rows.
     """
     polled = polls_in_week(now).filter(store=OuterRef("pk"))
     stores = Store.objects.using(using).filter(Exists(polled))
+    if organization_id is not None:
+        stores = stores.filter(organization_id=organization_id)
     return list(stores.order_by("id").values_list("id", flat=True))
 
 
@@ -176,3 +183,8 @@ def store_inputs(now: datetime, store_ids: Sequence[str]) -> list[StoreInputs]:
     schedules = store_schedules(store_ids, HoursRow)
     polls = store_polls(now, store_ids)
     return [StoreInputs(store_id, *schedules.get(store_id, (None, [])), polls[store_id]) for store_id in store_ids]
+
+
+def reports_visible_to(user: AnyUser) -> models.QuerySet[Report]:
+    """The reports ``user`` may see (:func:`organizations.scoping.visible_to`): a fleet report is staff's only."""
+    return visible_to(user, Report.objects.all())

@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from loopmonitor.sequences import chunked
+from organizations.models import Organization
 from reports.engine.csv_row import HEADER, report_row
 from reports.engine.intervals import business_intervals_for_week, store_uptime
 from reports.engine.units import to_instant
@@ -126,9 +127,11 @@ def report_write_csv(
     return ReportSummary(now=now, rows=rows, seconds=time.perf_counter() - started)
 
 
-def report_create(*, as_of: datetime | None, requested_by: User | None = None) -> Report:
-    """A new pending report with its ``now`` fixed at this moment."""
-    return Report.objects.create(as_of=report_now(as_of), requested_by=requested_by)
+def report_create(
+    *, as_of: datetime | None, requested_by: User | None = None, organization: Organization | None = None
+) -> Report:
+    """A new pending report with its ``now`` fixed at this moment; an organization's, or the fleet's (``None``)."""
+    return Report.objects.create(as_of=report_now(as_of), requested_by=requested_by, organization=organization)
 
 
 def reports_delete_older_than(*, days: int) -> int:

@@ -114,5 +114,5 @@ def _live_store_inputs(report: Report, only: str | None) -> Iterator[StoreInputs
         if polls_in_week(now).filter(store_id=only).exists():
             yield from store_inputs(now, [only])
         return
-    for chunk in chunked(reported_store_ids(now), _LIVE_CHUNK):
+    for chunk in chunked(reported_store_ids(now, organization_id=report.organization_id), _LIVE_CHUNK):
         yield from store_inputs(now, chunk)

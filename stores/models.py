@@ -25,6 +25,14 @@ class Store(models.Model):
 
     id = models.CharField(primary_key=True, max_length=STORE_ID_MAX_LENGTH, verbose_name="store id")
     timezone = models.CharField(max_length=64, null=True, blank=True)
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="stores",
+        help_text="The organization that owns the store; none: visible to staff only.",
+    )
 
     class Meta:
         ordering = ["id"]

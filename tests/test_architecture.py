@@ -16,7 +16,7 @@ from django.conf import settings
 from mypy import api as mypy_api
 
 BASE: Path = settings.BASE_DIR
-PRODUCT = ("stores", "ingestion", "reports", "loopmonitor")
+PRODUCT = ("organizations", "stores", "ingestion", "reports", "loopmonitor")
 ENGINE = BASE / "reports" / "engine"
 
 
@@ -50,6 +50,10 @@ def test_the_rules_see_imports() -> None:
 
 def test_stores_imports_neither_ingestion_nor_reports() -> None:
     assert offenders(("stores",), ("ingestion", "reports")) == {}
+
+
+def test_organizations_imports_no_other_app_of_the_product() -> None:
+    assert offenders(("organizations",), ("stores", "ingestion", "reports")) == {}
 
 
 def test_the_engine_imports_only_the_standard_library_and_itself() -> None:

@@ -153,7 +153,7 @@ def _write_shards(report: Report, reader: str) -> bool:
     assert report.as_of is not None
     this_plan = _unfinished_plan(report)
     last_poll = Poll.objects.using(reader).order_by("-id").values_list("id", flat=True).first()
-    store_ids = reported_store_ids(report.as_of, using=reader)
+    store_ids = reported_store_ids(report.as_of, organization_id=report.organization_id, using=reader)
     report.max_poll_id = last_poll or 0
     report.stores_total = len(store_ids)
     report.shards_total = -(-len(store_ids) // settings.REPORT_SHARD_SIZE)

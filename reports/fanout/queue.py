@@ -7,6 +7,7 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django_q.tasks import async_task
 
+from organizations.models import Organization
 from reports.models import Report
 from reports.services import report_create
 
@@ -19,8 +20,14 @@ def queue_plan(report_id: str) -> None:
     async_task("reports.tasks.run_report", report_id, task_name=f"report-{report_id}", group="reports")
 
 
-def report_trigger(*, as_of: datetime | None, requested_by: User | None = None) -> Report:
-    """Create a report (its ``now`` fixed now) and queue its plan for a django-q2 worker."""
-    report = report_create(as_of=as_of, requested_by=requested_by)
+def report_trigger(
+    *, as_of: datetime | None, requested_by: User | None = None, organization: Organization | None = None
+) -> Report:
+    """Create a report (its ``now`` fixed now) and queue its plan for a django-q2 worker.
+
+    Who may trigger which report is the caller's check
+    (:func:`organizations.scoping.may_trigger`); this only does it.
+    """
+    report = report_create(as_of=as_of, requested_by=requested_by, organization=organization)
     queue_plan(report.id)
     return report
