@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reports.extended_csv import report_extended_csv_store
 from reports.fanout import report_plan, reports_recover_all, shard_run
+from reports.retention import data_prune
 
 
 def run_report(report_id: str) -> None:
@@ -24,3 +25,8 @@ def recover_reports() -> int:
 def store_extended_csv(report_id: str) -> None:
     """Compute and store a complete report's extended CSV; queued by its assembly."""
     report_extended_csv_store(report_id=report_id)
+
+
+def prune_old_data() -> str:
+    """Enforce poll and report retention; scheduled daily."""
+    return data_prune().summary()
