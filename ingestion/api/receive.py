@@ -56,7 +56,7 @@ def _receive_multipart(request: HttpRequest, *, kind: IngestKind, limit: int, di
     files = request.FILES
     if refused_upload(request) is not None:
         raise _too_large(limit)
-    upload: UploadedFile | None = files.get("file")
+    upload: UploadedFile[bytes] | None = files.get("file")
     if upload is None:
         raise ParseError("no file: send it in the multipart field `file`")
     name = Path(str(upload.name or f"{kind.name}.csv")).name

@@ -11,7 +11,7 @@ from ingestion.models import IngestRun
 
 
 class IngestRunSerializer(serializers.ModelSerializer[IngestRun]):
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
     progress = serializers.FloatField(read_only=True)
     duration_seconds = serializers.SerializerMethodField()
     rejects = serializers.JSONField(source="rejects_shown", read_only=True, help_text="The first 100 rejected rows.")
