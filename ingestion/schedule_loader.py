@@ -44,12 +44,14 @@ def _create_and_lock_stores(cursor: CursorWrapper, stage: str, zone_column: str 
     store_table = Store._meta.db_table
     if zone_column is None:
         cursor.execute(
-            f"INSERT INTO {store_table} (id) SELECT DISTINCT store_id FROM {stage} ORDER BY store_id "
-            "ON CONFLICT (id) DO NOTHING"
+            f"INSERT INTO {store_table} (id) SELECT DISTINCT store_id FROM {stage} AS staged "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {store_table} AS store WHERE store.id = staged.store_id) "
+            "ORDER BY store_id ON CONFLICT (id) DO NOTHING"
         )
     else:
         cursor.execute(
-            f"INSERT INTO {store_table} (id, timezone) SELECT store_id, {zone_column} FROM {stage} "
+            f"INSERT INTO {store_table} (id, timezone) SELECT store_id, {zone_column} FROM {stage} AS staged "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {store_table} AS store WHERE store.id = staged.store_id) "
             "ORDER BY store_id ON CONFLICT (id) DO NOTHING"
         )
     created: int = cursor.rowcount
