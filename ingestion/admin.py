@@ -34,7 +34,6 @@ import csv
 import re
 import secrets
 import tempfile
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -47,19 +46,23 @@ from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from import_export.admin import ImportMixin
 
 from ingestion.errors import BadInputFile
+from ingestion.models import IngestRun
 from ingestion.rejects import RejectsCollector
-from ingestion.services import IngestResult, hours_ingest, timezones_ingest
+from ingestion.runs import ingest_run_load, ingest_run_queue, ingest_run_start, ingest_run_store_upload
+from ingestion.services import IngestResult
 from ingestion.uploads import UploadLimit, install_upload_limit, refused_upload, too_large_message
-from stores.admin import BusinessHoursAdmin, StoreAdmin
-from stores.models import BusinessHours, Store
+from stores.admin import BusinessHoursAdmin, PollAdmin, StoreAdmin
+from stores.models import BusinessHours, Poll, Store
 
 #: A page lists (and the import keeps in memory) at most this many rejected rows; a rejects file has them all.
 SHOWN_REJECTIONS = 1000
@@ -68,9 +71,10 @@ SHOWN_REJECTIONS = 1000
 class IngestUploadForm(forms.Form):
     import_file = forms.FileField(label="CSV file", allow_empty_file=True)
 
-    def __init__(self, *args: Any, stopped: UploadLimit | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stopped: UploadLimit | None = None, limit: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.stopped = stopped
+        self.limit = settings.IMPORT_MAX_UPLOAD_BYTES if limit is None else limit
 
     def clean(self) -> dict[str, Any] | None:
         if self.stopped is not None:  # the upload never reached request.FILES: say why, not "required"
@@ -81,7 +85,7 @@ class IngestUploadForm(forms.Form):
 
     def clean_import_file(self) -> UploadedFile[bytes]:
         upload: UploadedFile[bytes] = self.cleaned_data["import_file"]
-        limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        limit = self.limit
         if upload.size is not None and upload.size > limit:
             raise forms.ValidationError(too_large_message(str(upload.name), limit=limit, size=upload.size))
         return upload
@@ -90,11 +94,12 @@ class IngestUploadForm(forms.Form):
 class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is untyped
     """An import screen that runs the upload through one ingestion service.
 
-    Subclasses set :attr:`ingest`, :attr:`import_columns`,
+    Subclasses set :attr:`kind`, :attr:`import_columns`,
     :attr:`import_rules` and :attr:`import_permissions`.
     """
 
-    ingest: ClassVar[Callable[..., IngestResult]]
+    #: The kind of file, a key of :data:`~ingestion.kinds.INGEST_KINDS`.
+    kind: ClassVar[str]
     #: The header a file needs, shown on the screen.
     import_columns: ClassVar[str]
     #: What loading a file does to what is stored, shown on the screen.
@@ -111,7 +116,7 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
 
         @csrf_exempt  # for the middleware only: admin_view's csrf_protect checks, once the limit is in place
         def limited_import_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            install_upload_limit(request, limit=settings.IMPORT_MAX_UPLOAD_BYTES)
+            install_upload_limit(request, limit=self.max_upload_bytes())
             response: HttpResponse = import_view(request, *args, **kwargs)
             return response
 
@@ -125,6 +130,9 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
             for url in super().get_urls()
             if getattr(url, "name", None) != process_import
         ]
+
+    def max_upload_bytes(self) -> int:
+        return settings.IMPORT_MAX_UPLOAD_BYTES
 
     def _rejects_url(self, token: str) -> str:
         return reverse("admin:{}_{}_import_rejects".format(*self.get_model_info()), args=[token])
@@ -140,14 +148,25 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
         if not self.has_import_permission(request):
             raise PermissionDenied
         if request.method == "POST":
-            form = IngestUploadForm(request.POST, request.FILES, stopped=refused_upload(request))
+            form = IngestUploadForm(
+                request.POST, request.FILES, stopped=refused_upload(request), limit=self.max_upload_bytes()
+            )
         else:
-            form = IngestUploadForm()
+            form = IngestUploadForm(limit=self.max_upload_bytes())
         context: dict[str, Any] = {}
         if form.is_bound and form.is_valid():
             upload: UploadedFile[bytes] = form.cleaned_data["import_file"]
+            run = ingest_run_start(
+                kind=self.kind,
+                source=IngestRun.Source.ADMIN,
+                file_name=str(upload.name),
+                user=request.user,
+                bytes_total=upload.size or 0,
+            )
+            if (upload.size or 0) > self.inline_max_bytes():
+                return self._queue(request, run, upload)
             try:
-                result, rejections, rejects_token = self._load(upload)
+                result, rejections, rejects_token = self._load(run, upload)
             except BadInputFile as error:
                 form.add_error("import_file", f"{upload.name}: {error.reason}. Nothing from this file was stored.")
             else:
@@ -158,8 +177,10 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
                     rejections=rejections.kept,
                     rejections_not_shown=rejections.not_shown,
                     rejects_url=None if rejects_token is None else self._rejects_url(rejects_token),
+                    run=run,
+                    run_url=reverse("admin:ingestion_ingestrun_change", args=[run.pk]),
                 )
-                form = IngestUploadForm()
+                form = IngestUploadForm(limit=self.max_upload_bytes())
         context.update(
             self.admin_site.each_context(request),
             title=f"Import {self.model._meta.verbose_name_plural}",
@@ -167,12 +188,23 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
             opts=self.model._meta,
             import_columns=self.import_columns,
             import_rules=self.import_rules,
-            max_upload_bytes=settings.IMPORT_MAX_UPLOAD_BYTES,
+            max_upload_bytes=self.max_upload_bytes(),
         )
         request.current_app = self.admin_site.name
         return TemplateResponse(request, [self.import_template_name], context)
 
-    def _load(self, upload: UploadedFile[bytes]) -> tuple[IngestResult, RejectsCollector, str | None]:
+    def inline_max_bytes(self) -> int:
+        """Files up to this size load while the screen waits; larger ones go to a worker (polls only)."""
+        return self.max_upload_bytes()
+
+    def _queue(self, request: HttpRequest, run: IngestRun, upload: UploadedFile[bytes]) -> HttpResponse:
+        """Hand a large upload to a worker and show its run, which follows the load's progress."""
+        ingest_run_store_upload(run, handle=upload, name=str(upload.name))
+        ingest_run_queue(run)
+        messages.info(request, f"{upload.name} is being loaded by a worker; this page follows it.")
+        return HttpResponseRedirect(reverse("admin:ingestion_ingestrun_change", args=[run.pk]))
+
+    def _load(self, run: IngestRun, upload: UploadedFile[bytes]) -> tuple[IngestResult, RejectsCollector, str | None]:
         """Load the upload; returns the result, the rejections kept to show, and the stored rejects file's token.
 
         Only :data:`SHOWN_REJECTIONS` rejections are kept in memory; every
@@ -189,7 +221,7 @@ class IngestImportMixin(ImportMixin):  # type: ignore[misc]  # import-export is 
                 collector = RejectsCollector(
                     shown=SHOWN_REJECTIONS, writer=csv.writer(rejects_file), file_name=str(upload.name)
                 )
-                result = type(self).ingest(path=path, on_reject=collector)
+                _, result = ingest_run_load(run, path=path, on_reject=collector)
             token = _store_rejects(rejects_path) if collector.not_shown else None
         return result, collector, token
 
@@ -228,7 +260,7 @@ def _store_rejects(path: Path) -> str:
 
 
 class HoursImportMixin(IngestImportMixin):
-    ingest = staticmethod(hours_ingest)
+    kind = "hours"
     import_columns = "store_id, day (or dayOfWeek, day_of_week), start_time_local, end_time_local"
     import_rules = (
         "The whole schedule of every store the file names is replaced by the file's rows for it; "
@@ -239,13 +271,35 @@ class HoursImportMixin(IngestImportMixin):
 
 
 class TimezonesImportMixin(IngestImportMixin):
-    ingest = staticmethod(timezones_ingest)
+    kind = "timezones"
     import_columns = "store_id, timezone_str"
     import_rules = (
         "Each row sets its store's timezone (an IANA name such as America/Chicago); a store the file "
         "does not name, or names only in rejected rows, keeps its zone."
     )
     import_permissions = ("add", "change")
+
+
+class PollsImportMixin(IngestImportMixin):
+    """The polls screen: a file over ``INGEST_INLINE_MAX_BYTES`` is loaded by a worker, as over the API."""
+
+    kind = "polls"
+    import_columns = "store_id, timestamp_utc, status"
+    import_rules = (
+        "Each row is stored as the poll of its store at its instant; a poll already stored for that store and "
+        "instant takes the row's status, and a later row in the file wins over an earlier one."
+    )
+    import_permissions = ("add", "change")
+
+    def max_upload_bytes(self) -> int:
+        return settings.INGEST_MAX_UPLOAD_BYTES
+
+    def inline_max_bytes(self) -> int:
+        return settings.INGEST_INLINE_MAX_BYTES
+
+
+class PollImportAdmin(PollsImportMixin, PollAdmin):
+    """The polls admin with the polls upload screen."""
 
 
 class StoreImportAdmin(TimezonesImportMixin, StoreAdmin):
@@ -257,6 +311,100 @@ class BusinessHoursImportAdmin(HoursImportMixin, BusinessHoursAdmin):
 
 
 # The stores app owns these admins and knows nothing of ingestion; this app adds its screens to them.
-for _model, _model_admin in ((Store, StoreImportAdmin), (BusinessHours, BusinessHoursImportAdmin)):
+for _model, _model_admin in (
+    (Store, StoreImportAdmin),
+    (BusinessHours, BusinessHoursImportAdmin),
+    (Poll, PollImportAdmin),
+):
     admin.site.unregister(_model)
     admin.site.register(_model, _model_admin)
+
+
+@admin.register(IngestRun)
+class IngestRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Every load, newest first; a run's page follows a running load and offers its rejects CSV."""
+
+    list_display = (
+        "id",
+        "kind",
+        "source",
+        "user",
+        "file_name",
+        "status",
+        "progress_shown",
+        "read",
+        "stored",
+        "updated",
+        "rejected",
+        "started_at",
+        "duration",
+    )
+    list_filter = ("kind", "source", "status")
+    search_fields = ("file_name",)
+    list_select_related = ("user",)
+    change_form_template = "admin/ingestion/ingestrun/change_form.html"
+    fields = (
+        ("kind", "source", "format"),
+        ("user", "file_name"),
+        ("status", "progress_shown"),
+        ("read", "stored", "updated", "removed", "unchanged", "rejected", "stores_unchanged"),
+        ("started_at", "finished_at", "duration"),
+        "error",
+        "source_path",
+        "rejects_table",
+        "rejects_download",
+    )
+    readonly_fields = (
+        fields[0]
+        + fields[1]
+        + fields[2]
+        + fields[3]
+        + fields[4]
+        + ("error", "source_path", "rejects_table", "rejects_download")
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: IngestRun | None = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        rejects = path(
+            "<int:run_id>/rejects/",
+            self.admin_site.admin_view(self.rejects_view),
+            name="ingestion_ingestrun_rejects",
+        )
+        return [rejects, *super().get_urls()]
+
+    @admin.display(description="progress")
+    def progress_shown(self, run: IngestRun) -> str:
+        return f"{run.progress:.0%}"
+
+    @admin.display(description="rejected rows (the first 100)")
+    def rejects_table(self, run: IngestRun) -> str:
+        if not run.rejects_shown:
+            return "none"
+        return format_html_join(
+            mark_safe("<br>"), "line {}: {}", ((row["line"], row["reason"]) for row in run.rejects_shown)
+        )
+
+    @admin.display(description="every rejected row")
+    def rejects_download(self, run: IngestRun) -> str:
+        if not run.rejects_file:
+            return "none"
+        url = reverse("admin:ingestion_ingestrun_rejects", args=[run.pk])
+        return format_html('<a id="run-rejects" href="{}">Download the rejects CSV</a>', url)
+
+    def rejects_view(self, request: HttpRequest, run_id: int) -> FileResponse:
+        run = IngestRun.objects.filter(pk=run_id).first()
+        if not self.has_view_permission(request, run) or run is None:
+            raise PermissionDenied if run is not None else Http404("no such run")
+        if not run.rejects_file:
+            raise Http404("this run rejected no rows")
+        return FileResponse(
+            run.rejects_file.open("rb"),
+            as_attachment=True,
+            filename=f"run-{run.pk}-rejects.csv",
+            content_type="text/csv",
+        )

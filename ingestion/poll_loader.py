@@ -256,8 +256,11 @@ def _insert_staged_stores(cursor: CursorWrapper) -> None:
     cursor.execute(
         # In store-id order, the order every loader locks stores in (see
         # ingestion.services._lock_stores): two loads never wait on each other in a cycle.
-        f"INSERT INTO {Store._meta.db_table} (id) SELECT DISTINCT store_id FROM poll_staging ORDER BY store_id "
-        "ON CONFLICT (id) DO NOTHING"
+        # Only the missing ones: ON CONFLICT's speculative insertion of 13.6k stores that all
+        # exist cost an hourly file 0.19 s; a probe each is a fraction of that.
+        f"INSERT INTO {Store._meta.db_table} (id) SELECT DISTINCT store_id FROM poll_staging AS staged "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {Store._meta.db_table} AS store WHERE store.id = staged.store_id) "
+        "ORDER BY store_id ON CONFLICT (id) DO NOTHING"
     )
 
 

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from ingestion.csvfile import HOURS, POLLS, TIMEZONES, CsvRows, Row
 from ingestion.errors import Rejection
+from ingestion.jsonrows import JsonRows
 from ingestion.poll_loader import StagedPoll, load_polls
 from ingestion.rows import HoursRecord, TimezoneRecord, hours_from_fields, poll_from_fields, timezone_from_fields
+from ingestion.schedule_loader import hours_replace_postgresql, timezones_set_postgresql
 from ingestion.statistics import refresh_planner_statistics
 from loopmonitor.sequences import chunked
 from stores.models import BusinessHours, Poll, Store
@@ -107,11 +109,14 @@ def _echo_row(cells: Sequence[str]) -> str:
 
 
 def polls_ingest(
-    *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None
+    *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None, json: bool = False
 ) -> IngestResult:
-    """Upsert polls by ``(store, instant)``; a later row wins. Streams the file."""
+    """Upsert polls by ``(store, instant)``; a later row wins. Streams a CSV file.
+
+    ``json``: the file is a JSON array of objects instead (:mod:`ingestion.jsonrows`).
+    """
     started = time.perf_counter()
-    rows = CsvRows(path, POLLS, progress=on_progress)
+    rows: CsvRows | JsonRows = (JsonRows if json else CsvRows)(path, POLLS, progress=on_progress)
     rejections = _Rejections(rows.path, on_reject)
 
     def valid_polls() -> Iterator[StagedPoll]:
@@ -198,39 +203,48 @@ def hours_ingest(
     for record in records:
         to_add[record.store_id].add((record.day_of_week, record.start_time_local, record.end_time_local))
     with transaction.atomic():
-        ordered = sorted(named)
-        _lock_stores(Store(id=store_id) for store_id in ordered)
-        stale: list[int] = []
-        for chunk in chunked(ordered, _ID_CHUNK):
-            stored = BusinessHours.objects.filter(store_id__in=chunk).values_list(
-                "pk", "store_id", "day_of_week", "start_time_local", "end_time_local"
-            )
-            for pk, store_id, day, start, end in stored:
-                wanted = to_add[store_id]
-                if (day, start, end) in wanted:
-                    wanted.discard((day, start, end))  # a second stored copy of it is stale
-                else:
-                    stale.append(pk)
-        for pks in chunked(stale, _ID_CHUNK):
-            BusinessHours.objects.filter(pk__in=pks).delete()
-        new = [
-            BusinessHours(store_id=store_id, day_of_week=day, start_time_local=start, end_time_local=end)
-            for store_id in ordered
-            for day, start, end in sorted(to_add[store_id])
-        ]
-        BusinessHours.objects.bulk_create(new, batch_size=5000)
-        refresh_planner_statistics(BusinessHours, changed=len(new) + len(stale))
+        if connection.vendor == "postgresql":
+            inserted, removed = hours_replace_postgresql(to_add)
+        else:
+            inserted, removed = _hours_replace_orm(to_add)
+        refresh_planner_statistics(BusinessHours, changed=inserted + removed)
     return IngestResult(
         kind="hours",
         path=rows.path,
         read=len(records) + rejections.count,
         rejected=rejections.count,
-        inserted=len(new),
+        inserted=inserted,
         updated=0,
-        removed=len(stale),
+        removed=removed,
         seconds=time.perf_counter() - started,
         kept=len(rejected - named),
     )
+
+
+def _hours_replace_orm(to_add: dict[str, set[Shift]]) -> tuple[int, int]:
+    """SQLite's way of :func:`~ingestion.schedule_loader.hours_replace_postgresql`; returns (inserted, removed)."""
+    ordered = sorted(to_add)
+    _lock_stores(Store(id=store_id) for store_id in ordered)
+    stale: list[int] = []
+    for chunk in chunked(ordered, _ID_CHUNK):
+        stored = BusinessHours.objects.filter(store_id__in=chunk).values_list(
+            "pk", "store_id", "day_of_week", "start_time_local", "end_time_local"
+        )
+        for pk, store_id, day, start, end in stored:
+            wanted = to_add[store_id]
+            if (day, start, end) in wanted:
+                wanted.discard((day, start, end))  # a second stored copy of it is stale
+            else:
+                stale.append(pk)
+    for pks in chunked(stale, _ID_CHUNK):
+        BusinessHours.objects.filter(pk__in=pks).delete()
+    new = [
+        BusinessHours(store_id=store_id, day_of_week=day, start_time_local=start, end_time_local=end)
+        for store_id in ordered
+        for day, start, end in sorted(to_add[store_id])
+    ]
+    BusinessHours.objects.bulk_create(new, batch_size=5000)
+    return len(new), len(stale)
 
 
 def timezones_ingest(
@@ -242,23 +256,11 @@ def timezones_ingest(
     rejections = _Rejections(rows.path, on_reject)
     records, _ = _parse_all(rows, timezone_from_fields, rejections)
     zones = {record.store_id: record.timezone for record in records}
-    ordered = sorted(zones)
     with transaction.atomic():
-        existed: set[str] = set()
-        for chunk in chunked(ordered, _ID_CHUNK):
-            existed.update(Store.objects.filter(id__in=chunk).values_list("id", flat=True))
-        # A new store gets its zone as it is created; one created meanwhile by
-        # another load is then updated below like any stored store.
-        _lock_stores(Store(id=store_id, timezone=zones[store_id]) for store_id in ordered)
-        current: dict[str, str | None] = {}
-        for chunk in chunked(ordered, _ID_CHUNK):
-            current.update(Store.objects.filter(id__in=chunk).values_list("id", "timezone"))
-        changed = [
-            Store(id=store_id, timezone=zones[store_id]) for store_id in ordered if current[store_id] != zones[store_id]
-        ]
-        Store.objects.bulk_update(changed, ["timezone"], batch_size=2000)
-        inserted = len(zones) - len(existed)
-        updated = sum(1 for store in changed if store.id in existed)
+        if connection.vendor == "postgresql":
+            inserted, updated = timezones_set_postgresql(zones)
+        else:
+            inserted, updated = _timezones_set_orm(zones)
         refresh_planner_statistics(Store, changed=inserted + updated)
     return IngestResult(
         kind="timezones",
@@ -270,3 +272,24 @@ def timezones_ingest(
         removed=0,
         seconds=time.perf_counter() - started,
     )
+
+
+def _timezones_set_orm(zones: dict[str, str]) -> tuple[int, int]:
+    """SQLite's way of :func:`~ingestion.schedule_loader.timezones_set_postgresql`; returns (created, changed)."""
+    ordered = sorted(zones)
+    existed: set[str] = set()
+    for chunk in chunked(ordered, _ID_CHUNK):
+        existed.update(Store.objects.filter(id__in=chunk).values_list("id", flat=True))
+    # A new store gets its zone as it is created; one created meanwhile by
+    # another load is then updated below like any stored store.
+    _lock_stores(Store(id=store_id, timezone=zones[store_id]) for store_id in ordered)
+    current: dict[str, str | None] = {}
+    for chunk in chunked(ordered, _ID_CHUNK):
+        current.update(Store.objects.filter(id__in=chunk).values_list("id", "timezone"))
+    changed = [
+        Store(id=store_id, timezone=zones[store_id]) for store_id in ordered if current[store_id] != zones[store_id]
+    ]
+    Store.objects.bulk_update(changed, ["timezone"], batch_size=2000)
+    inserted = len(zones) - len(existed)
+    updated = sum(1 for store in changed if store.id in existed)
+    return inserted, updated

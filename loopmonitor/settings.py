@@ -265,4 +265,13 @@ SPECTACULAR_SETTINGS = {
 REPORT_DEADLINE_SECONDS = env_int("REPORT_DEADLINE_SECONDS", 1800)
 REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 30)
 
+# The hourly feed (README, "The hourly feed"): the ingestion API's limits,
+# the inbox a schedule loads, and how long polls are kept, counted back from
+# the newest poll. A daily schedule enforces both retentions.
+INGEST_INLINE_MAX_BYTES = env_int("INGEST_INLINE_MAX_BYTES", 5 * 1024 * 1024)
+INGEST_MAX_UPLOAD_BYTES = env_int("INGEST_MAX_UPLOAD_BYTES", 250 * 1024 * 1024)
+INGEST_INBOX = os.environ.get("INGEST_INBOX", "")
+INGEST_INBOX_SETTLE_SECONDS = env_int("INGEST_INBOX_SETTLE_SECONDS", 30)
+POLL_RETENTION_DAYS = env_int("POLL_RETENTION_DAYS", 35)
+
 LOGIN_URL = "admin:login"

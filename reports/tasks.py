@@ -6,6 +6,7 @@ from reports.extended_csv import report_extended_csv_store
 from reports.fanout.plan import report_plan
 from reports.fanout.recovery import reports_recover_all
 from reports.fanout.shards import shard_run
+from reports.retention import data_prune
 
 
 def run_report(report_id: str) -> None:
@@ -26,3 +27,8 @@ def recover_reports() -> int:
 def store_extended_csv(report_id: str) -> None:
     """Compute and store a complete report's extended CSV; queued by its assembly."""
     report_extended_csv_store(report_id=report_id)
+
+
+def prune_old_data() -> str:
+    """Enforce poll and report retention; scheduled daily."""
+    return data_prune().summary()

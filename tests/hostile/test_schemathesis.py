@@ -33,6 +33,7 @@ from schemathesis import Case, GenerationMode, HookContext
 from schemathesis.checks import not_a_server_error
 from schemathesis.schemas import BaseSchema
 
+from ingestion.kinds import INGEST_KINDS
 from loopmonitor.wsgi import application
 from reports.models import Report
 from tests.factories import PollFactory
@@ -126,6 +127,10 @@ OPERATIONS = [
     ("GET", "/get_report/"),
     ("GET", "/reports/{report_id}/download/"),
     ("GET", "/stores/{store_id}/outages/"),
+    ("GET", "/ingest/runs/"),
+    ("GET", "/ingest/runs/{run_id}/"),
+    ("GET", "/ingest/runs/{run_id}/rejects/"),
+    *(("POST", f"/ingest/{kind}/") for kind in INGEST_KINDS),
 ]
 
 

@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
+from ingestion.kinds import INGEST_KINDS
 from reports.models import Report, new_report_id
 from stores.models import BusinessHours, Poll, Store
 from tests.factories import PollFactory
@@ -47,6 +48,10 @@ API_CALLS = [
     ("get", "/api/docs/"),
     ("get", "/stores/some-store/outages"),
     ("get", "/stores/some-store/outages/?as_of=2023-01-25T12:00:00Z"),
+    ("get", "/ingest/runs"),
+    ("get", "/ingest/runs/1"),
+    ("get", "/ingest/runs/1/rejects/"),
+    *(("post", f"/ingest/{kind}") for kind in INGEST_KINDS),
 ]
 
 # Every route outside the admin, as the resolver lists it; the calls above cover each.
@@ -59,6 +64,10 @@ NON_ADMIN_ROUTES = {
     "^get_report/?$",
     "^reports/(?P<report_id>[A-Za-z0-9_-]{16,43})/download/?$",
     "^stores/(?P<store_id>.+)/outages/?$",
+    "^ingest/runs/?$",
+    "^ingest/runs/(?P<run_id>[0-9]{1,18})/?$",
+    "^ingest/runs/(?P<run_id>[0-9]{1,18})/rejects/?$",
+    *(f"^ingest/{kind}/?$" for kind in INGEST_KINDS),
 }
 
 

@@ -13,8 +13,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from ingestion.errors import BadInputFile, Rejection
+from ingestion.kinds import INGEST_KINDS
+from ingestion.models import IngestRun
 from ingestion.rejects import REJECTS_HEADER
-from ingestion.services import IngestResult, hours_ingest, polls_ingest, timezones_ingest
+from ingestion.runs import ingest_run_load, ingest_run_start
+from ingestion.services import IngestResult
 
 SHOWN_REJECTIONS = 20
 
@@ -27,19 +30,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--polls", type=Path, help="store_id,status,timestamp_utc (any column order)")
-        parser.add_argument("--hours", type=Path, help="store_id,day|dayOfWeek|day_of_week,start/end_time_local")
-        parser.add_argument("--timezones", type=Path, help="store_id,timezone_str")
+        for name, kind in INGEST_KINDS.items():
+            columns = ",".join("|".join(kind.columns.spellings(column)) for column in kind.columns.columns)
+            parser.add_argument(f"--{name}", type=Path, help=f"{columns} (any column order)")
         parser.add_argument("--rejects", type=Path, help="write every rejected row to this CSV (file,line,reason,row)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        jobs: list[tuple[Path, Callable[..., IngestResult]]] = [
-            (options[name], ingest)
-            for name, ingest in (("timezones", timezones_ingest), ("hours", hours_ingest), ("polls", polls_ingest))
-            if options[name] is not None
-        ]
+        jobs: list[tuple[Path, str]] = [(options[name], name) for name in INGEST_KINDS if options[name] is not None]
         if not jobs:
-            raise CommandError("nothing to load: give at least one of --polls, --hours, --timezones")
+            given = ", ".join(f"--{name}" for name in reversed(INGEST_KINDS))  # the hourly file first
+            raise CommandError(f"nothing to load: give at least one of {given}")
         rejects_file = self._open_rejects(options["rejects"], [path for path, _ in jobs])
         shown = 0
 
@@ -54,8 +54,8 @@ class Command(BaseCommand):
         rejects_writer = csv.writer(rejects_file) if rejects_file is not None else None
         failed = all_rejected = False
         try:
-            for path, ingest in jobs:
-                result = self._ingest_one(path, ingest, report)
+            for path, kind in jobs:
+                result = self._ingest_one(path, kind, report)
                 failed |= result is None
                 all_rejected |= result is not None and result.every_row_rejected
         finally:
@@ -83,16 +83,15 @@ class Command(BaseCommand):
         csv.writer(handle).writerow(REJECTS_HEADER)
         return handle
 
-    def _ingest_one(
-        self, path: Path, ingest: Callable[..., IngestResult], report: Callable[[Rejection], None]
-    ) -> IngestResult | None:
-        """Load one file and print its summary; ``None`` when the file was bad (it stored nothing)."""
+    def _ingest_one(self, path: Path, kind: str, report: Callable[[Rejection], None]) -> IngestResult | None:
+        """Load one file as a run and print its summary; ``None`` when the file was bad (it stored nothing)."""
         size = path.stat().st_size if path.is_file() else None
+        run = ingest_run_start(kind=kind, source=IngestRun.Source.COMMAND, file_name=str(path), bytes_total=size or 0)
         with tqdm(
             total=size, unit="B", unit_scale=True, desc=path.name, disable=not sys.stderr.isatty(), leave=False
         ) as bar:
             try:
-                result = ingest(path=path, on_reject=report, on_progress=bar.update)
+                _, result = ingest_run_load(run, path=path, on_reject=report, on_progress=bar.update)
             except BadInputFile as error:
                 self.stderr.write(f"error: {error} (nothing from this file was stored)")
                 return None
