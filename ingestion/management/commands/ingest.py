@@ -1,4 +1,4 @@
-"""``manage.py ingest``: load polls, business hours and timezones from CSV files."""
+"""``manage.py ingest``: load polls, business hours, timezones and store owners from CSV files."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from ingestion.errors import BadInputFile, Rejection
 from ingestion.rejects import REJECTS_HEADER
-from ingestion.services import IngestResult, hours_ingest, polls_ingest, timezones_ingest
+from ingestion.services import IngestResult, hours_ingest, owners_ingest, polls_ingest, timezones_ingest
 
 SHOWN_REJECTIONS = 20
 
@@ -30,16 +30,24 @@ class Command(BaseCommand):
         parser.add_argument("--polls", type=Path, help="store_id,status,timestamp_utc (any column order)")
         parser.add_argument("--hours", type=Path, help="store_id,day|dayOfWeek|day_of_week,start/end_time_local")
         parser.add_argument("--timezones", type=Path, help="store_id,timezone_str")
+        parser.add_argument(
+            "--owners", type=Path, help="store_id,organization (a slug; a missing organization is created)"
+        )
         parser.add_argument("--rejects", type=Path, help="write every rejected row to this CSV (file,line,reason,row)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         jobs: list[tuple[Path, Callable[..., IngestResult]]] = [
             (options[name], ingest)
-            for name, ingest in (("timezones", timezones_ingest), ("hours", hours_ingest), ("polls", polls_ingest))
+            for name, ingest in (
+                ("timezones", timezones_ingest),
+                ("hours", hours_ingest),
+                ("polls", polls_ingest),
+                ("owners", owners_ingest),
+            )
             if options[name] is not None
         ]
         if not jobs:
-            raise CommandError("nothing to load: give at least one of --polls, --hours, --timezones")
+            raise CommandError("nothing to load: give at least one of --polls, --hours, --timezones, --owners")
         rejects_file = self._open_rejects(options["rejects"], [path for path, _ in jobs])
         shown = 0
 
