@@ -33,6 +33,7 @@ sample-data: migrate
 
 demo-user: migrate
 	$(PY) manage.py demo_user --base-url http://$(HOST):$(PORT)
+	$(PY) manage.py demo_owners --base-url http://$(HOST):$(PORT)
 
 serve: install
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)

@@ -1,10 +1,10 @@
-"""Admin import screens for business hours and timezones.
+"""Admin import screens for business hours, timezones and store owners.
 
 Design: the screens are django-import-export's ``ImportMixin`` (the
 changelist's *Import* button, the ``…/import/`` URL, the import permission
 hook and its page layout), but the import itself hands the uploaded file to
-the same service the ``ingest`` command uses, :func:`~ingestion.services.hours_ingest`
-or :func:`~ingestion.services.timezones_ingest`. So the header spellings
+the same service the ``ingest`` command uses, :func:`~ingestion.services.hours_ingest`,
+:func:`~ingestion.services.timezones_ingest` or :func:`~ingestion.services.owners_ingest`. So the header spellings
 (``day``/``dayOfWeek``/``day_of_week``), every field rule, the rejection of a
 bad row with its editor line and reason while the rest loads, the hours rule
 (replace the whole schedule of each store with an accepted row) and the whole-file
@@ -61,6 +61,8 @@ from ingestion.rejects import RejectsCollector
 from ingestion.runs import ingest_run_load, ingest_run_queue, ingest_run_start, ingest_run_store_upload
 from ingestion.services import IngestResult
 from ingestion.uploads import UploadLimit, install_upload_limit, refused_upload, too_large_message
+from organizations.admin import OrganizationAdmin
+from organizations.models import Organization
 from stores.admin import BusinessHoursAdmin, PollAdmin, StoreAdmin
 from stores.models import BusinessHours, Poll, Store
 
@@ -300,6 +302,19 @@ class PollsImportMixin(IngestImportMixin):
 
 class PollImportAdmin(PollsImportMixin, PollAdmin):
     """The polls admin with the polls upload screen."""
+class OwnersImportMixin(IngestImportMixin):
+    kind = "owners"
+    import_columns = "store_id, organization (a slug)"
+    import_rules = (
+        "Each row gives its store to the organization, which is created when missing; a later row for the "
+        "same store moves it again. A store the file does not name, or names only in rejected rows, keeps "
+        "its organization."
+    )
+    import_permissions = ("add", "change")
+
+
+class OrganizationImportAdmin(OwnersImportMixin, OrganizationAdmin):
+    """The organizations admin with the store owners import screen."""
 
 
 class StoreImportAdmin(TimezonesImportMixin, StoreAdmin):
@@ -311,11 +326,13 @@ class BusinessHoursImportAdmin(HoursImportMixin, BusinessHoursAdmin):
 
 
 # The stores app owns these admins and knows nothing of ingestion; this app adds its screens to them.
-for _model, _model_admin in (
+_IMPORT_ADMINS: tuple[tuple[type[Any], type[admin.ModelAdmin[Any]]], ...] = (
     (Store, StoreImportAdmin),
     (BusinessHours, BusinessHoursImportAdmin),
     (Poll, PollImportAdmin),
-):
+    (Organization, OrganizationImportAdmin),
+)
+for _model, _model_admin in _IMPORT_ADMINS:
     admin.site.unregister(_model)
     admin.site.register(_model, _model_admin)
 

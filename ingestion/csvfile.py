@@ -1,6 +1,6 @@
 """Reading an input CSV by header name, streaming, with editor line numbers.
 
-The three input kinds are described by :class:`FileKind`: which columns are
+The input kinds are described by :class:`FileKind`: which columns are
 required and which header spellings name each of them. Rows come out as
 :class:`Row` values whose ``line`` counts like an editor does (the header is
 line 1) and whose ``fields`` hold the required columns in
@@ -48,6 +48,7 @@ HOURS = FileKind(
     {"day_of_week": ("day_of_week", "day", "dayOfWeek")},
 )
 TIMEZONES = FileKind("timezones", ("store_id", "timezone_str"), {})
+OWNERS = FileKind("owners", ("store_id", "organization"), {})
 
 
 class Row(NamedTuple):

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingestion.csvfile import HOURS, POLLS, TIMEZONES, FileKind
-from ingestion.services import IngestResult, hours_ingest, polls_ingest, timezones_ingest
+from ingestion.csvfile import HOURS, OWNERS, POLLS, TIMEZONES, FileKind
+from ingestion.services import IngestResult, hours_ingest, owners_ingest, polls_ingest, timezones_ingest
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +26,14 @@ class IngestKind:
     """Whether the API also takes a JSON array of objects for it."""
 
 
-#: In the order the ``ingest`` command loads them when given several (stores' zones first).
+#: In the order the ``ingest`` command loads them when given several (stores' zones first, owners last).
 INGEST_KINDS: dict[str, IngestKind] = {
     kind.name: kind
     for kind in (
         IngestKind("timezones", TIMEZONES, timezones_ingest),
         IngestKind("hours", HOURS, hours_ingest),
         IngestKind("polls", POLLS, polls_ingest, accepts_json=True),
-        # Issue 14 adds: IngestKind("owners", OWNERS, owners_ingest),
+        IngestKind("owners", OWNERS, owners_ingest),  # after polls: stores a poll file creates can be given away
     )
 }
 

@@ -7,11 +7,15 @@ Every failure is a :class:`~ingestion.errors.RejectedRow`.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from datetime import time
 from typing import NamedTuple
 
+from organizations.models import SLUG_PATTERN, SLUG_RULE
 from stores.rules import (
+    RejectedRow,
+    echo,
     parse_day_of_week,
     parse_local_time,
     parse_status,
@@ -39,6 +43,14 @@ class TimezoneRecord(NamedTuple):
     store_id: str
     timezone: str
 
+
+class OwnerRecord(NamedTuple):
+    store_id: str
+    organization: str
+    """The organization's slug."""
+
+
+_SLUG = re.compile(SLUG_PATTERN)
 
 _EXACT_STATUS = {"active": True, "inactive": False}
 
@@ -75,3 +87,16 @@ def hours_from_fields(fields: Sequence[str]) -> HoursRecord:
 def timezone_from_fields(fields: Sequence[str]) -> TimezoneRecord:
     store_id, timezone = fields
     return TimezoneRecord(parse_store_id(store_id), parse_timezone(timezone))
+
+
+def parse_organization_slug(raw: str) -> str:
+    """An organization's slug by :data:`organizations.models.SLUG_PATTERN`, without surrounding blanks."""
+    text = raw.strip()
+    if not _SLUG.fullmatch(text):
+        raise RejectedRow(f"organization {echo(text)!r} is not a slug: {SLUG_RULE}")
+    return text
+
+
+def owner_from_fields(fields: Sequence[str]) -> OwnerRecord:
+    store_id, organization = fields
+    return OwnerRecord(parse_store_id(store_id), parse_organization_slug(organization))

@@ -1,6 +1,6 @@
-"""Loading the three input files into the database.
+"""Loading the input files into the database.
 
-``polls_ingest``, ``hours_ingest`` and ``timezones_ingest`` each read one
+``polls_ingest``, ``hours_ingest``, ``timezones_ingest`` and ``owners_ingest`` each read one
 file, report every rejected row through ``on_reject`` and store the rest in
 one transaction, so a file that turns out to be unreadable halfway stores
 nothing. The rules they implement are SEMANTICS' "Input forms that must be
@@ -20,14 +20,23 @@ from typing import TypeVar
 
 from django.db import connection, transaction
 
-from ingestion.csvfile import HOURS, POLLS, TIMEZONES, CsvRows, Row
+from ingestion.csvfile import HOURS, OWNERS, POLLS, TIMEZONES, CsvRows, Row
 from ingestion.errors import Rejection
 from ingestion.jsonrows import JsonRows
 from ingestion.poll_loader import StagedPoll, load_polls
-from ingestion.rows import HoursRecord, TimezoneRecord, hours_from_fields, poll_from_fields, timezone_from_fields
+from ingestion.rows import (
+    HoursRecord,
+    OwnerRecord,
+    TimezoneRecord,
+    hours_from_fields,
+    owner_from_fields,
+    poll_from_fields,
+    timezone_from_fields,
+)
 from ingestion.schedule_loader import hours_replace_postgresql, timezones_set_postgresql
 from ingestion.statistics import refresh_planner_statistics
 from loopmonitor.sequences import chunked
+from organizations.models import Organization
 from stores.models import BusinessHours, Poll, Store
 from stores.rules import RejectedRow, echo, parse_store_id
 
@@ -37,7 +46,7 @@ ProgressSink = Callable[[int], None]
 #: Ids per ``IN (…)`` list: small enough for every backend.
 _ID_CHUNK = 500
 
-Record = TypeVar("Record", HoursRecord, TimezoneRecord)
+Record = TypeVar("Record", HoursRecord, TimezoneRecord, OwnerRecord)
 Key = TypeVar("Key", str, int)
 Shift = tuple[int, dt.time, dt.time]
 
@@ -56,6 +65,8 @@ class IngestResult:
     seconds: float
     kept: int = 0
     """Hours only: stores whose every row was rejected, so their schedule was left as it was."""
+    organizations_created: int = 0
+    """Owners only: organizations the file named that did not exist."""
 
     @property
     def every_row_rejected(self) -> bool:
@@ -73,6 +84,8 @@ class IngestResult:
         summary = f"{self.kind}: {self.read} read, {changes}, {self.rejected} rejected in {self.seconds:.1f} s"
         if self.kept:
             summary += f"; {self.kept} stores kept their schedule (every row for them was rejected)"
+        if self.organizations_created:
+            summary += f"; {self.organizations_created} organizations created"
         return summary
 
 
@@ -293,3 +306,47 @@ def _timezones_set_orm(zones: dict[str, str]) -> tuple[int, int]:
     inserted = len(zones) - len(existed)
     updated = sum(1 for store in changed if store.id in existed)
     return inserted, updated
+def owners_ingest(
+    *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None
+) -> IngestResult:
+    """Give each named store to its organization (created when missing); a later row moves the store again.
+
+    A store the file does not name, or names only in rejected rows, keeps
+    its organization. ``inserted`` counts stores that had none (or did not
+    exist), ``updated`` stores moved from another organization.
+    """
+    started = time.perf_counter()
+    rows = CsvRows(path, OWNERS, progress=on_progress)
+    rejections = _Rejections(rows.path, on_reject)
+    records, _ = _parse_all(rows, owner_from_fields, rejections)
+    owners = {record.store_id: record.organization for record in records}
+    ordered = sorted(owners)
+    slugs = sorted(set(owners.values()))
+    with transaction.atomic():
+        existing = set(Organization.objects.filter(slug__in=slugs).values_list("slug", flat=True))
+        Organization.objects.bulk_create(
+            [Organization(slug=slug, name=slug) for slug in slugs if slug not in existing], ignore_conflicts=True
+        )
+        organization_ids = dict(Organization.objects.filter(slug__in=slugs).values_list("slug", "id"))
+        _lock_stores(Store(id=store_id) for store_id in ordered)
+        current: dict[str, int | None] = {}
+        for chunk in chunked(ordered, _ID_CHUNK):
+            current.update(Store.objects.filter(id__in=chunk).values_list("id", "organization_id"))
+        changed = [
+            Store(id=store_id, organization_id=organization_ids[owners[store_id]])
+            for store_id in ordered
+            if current[store_id] != organization_ids[owners[store_id]]
+        ]
+        Store.objects.bulk_update(changed, ["organization"], batch_size=2000)
+        updated = sum(1 for store in changed if current[store.id] is not None)
+    return IngestResult(
+        kind="owners",
+        path=rows.path,
+        read=len(records) + rejections.count,
+        rejected=rejections.count,
+        inserted=len(changed) - updated,
+        updated=updated,
+        removed=0,
+        seconds=time.perf_counter() - started,
+        organizations_created=len(organization_ids) - len(existing),
+    )

@@ -63,3 +63,46 @@ def may_trigger(user: AnyUser, organization: Organization | None) -> bool:
     if organization is None:
         return is_staff(user)
     return role_in(user, organization) == Membership.Role.OWNER
+
+
+class NoSuchOrganization(Exception):
+    """The slug names no organization the user may see: unknown and foreign slugs are the same answer."""
+
+
+class OrganizationRequired(Exception):
+    """The user belongs to several organizations and named none; ``choices`` are their slugs."""
+
+    def __init__(self, choices: list[str]) -> None:
+        super().__init__(choices)
+        self.choices = choices
+
+
+class MayNotTrigger(Exception):
+    """The user sees the organization (or none) but may not run its report: a viewer, or no membership at all."""
+
+
+def trigger_organization(user: AnyUser, slug: str | None) -> Organization | None:
+    """Whose report ``user`` runs when they ask for ``slug`` (``None``: not given); ``None`` is the fleet report.
+
+    Staff get the fleet report unless they name an organization; a member
+    of one organization gets that one's; a member of several must name one.
+    A slug is looked up among the organizations the user sees, so a foreign
+    one raises :class:`NoSuchOrganization` exactly as an unknown one does.
+    """
+    visible = organizations_visible_to(user)
+    if slug is not None:
+        organization = visible.filter(slug=slug).first()
+        if organization is None:
+            raise NoSuchOrganization(slug)
+    elif is_staff(user):
+        organization = None
+    else:
+        choices = list(visible.values_list("slug", flat=True)[:2])
+        if not choices:
+            raise MayNotTrigger("you are a member of no organization")
+        if len(choices) > 1:
+            raise OrganizationRequired(list(visible.values_list("slug", flat=True)))
+        organization = visible.get(slug=choices[0])
+    if not may_trigger(user, organization):
+        raise MayNotTrigger(f"only an owner of {organization} may run its report")
+    return organization

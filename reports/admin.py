@@ -27,7 +27,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -43,6 +43,7 @@ from reports.presentation.charts import Bar, histogram_svg, week_timeline_svg
 from reports.presentation.durations import duration_text
 from reports.presentation.overview import report_csv_row, report_overview
 from reports.presentation.store_week import outage_records, timeline_days
+from reports.selectors import reports_visible_to
 from stores.admin import StorePageLink, store_page_links
 from stores.models import Store
 
@@ -128,6 +129,7 @@ class ReportShardInline(admin.TabularInline):  # type: ignore[type-arg]
 class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = (
         "id",
+        "organization",
         "status",
         "as_of_shown",
         "created",
@@ -138,14 +140,14 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "progress_shown",
         "download",
     )
-    list_filter = ("status",)
+    list_filter = ("status", ("organization", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=id",)
     search_help_text = "Exact report id."
-    list_select_related = ("requested_by",)
+    list_select_related = ("requested_by", "organization")
     inlines = (ReportShardInline,)
     change_form_template = "admin/reports/report/change_form.html"
     fieldsets = (
-        (None, {"fields": ("id", "status", "as_of", "requested_by", "rows", "download", "error")}),
+        (None, {"fields": ("id", "organization", "status", "as_of", "requested_by", "rows", "download", "error")}),
         ("Run", {"fields": ("created_at", "started_at", "finished_at", "duration", "progress_shown")}),
         (
             "Fan-out",
@@ -157,6 +159,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     )
     readonly_fields = (
         "id",
+        "organization",
         "status",
         "as_of",
         "requested_by",
@@ -174,6 +177,10 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "shards_done",
         "max_poll_id",
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
+        # The one scoping rule, as the API's: the admin is staff's, who see every report.
+        return reports_visible_to(request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -278,7 +285,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def store_view(self, request: HttpRequest, report_id: str, store_id: str) -> HttpResponse:
         """A store's week in a report: totals beside the CSV row, the timeline, the outages."""
         store_id = store_id_from_url(store_id)
-        report = get_object_or_404(Report, id=report_id)
+        report = get_object_or_404(reports_visible_to(request.user), id=report_id)
         if not self.has_view_permission(request, report):
             raise PermissionDenied
         if report.as_of is None:
@@ -374,8 +381,10 @@ def window_rows(totals: list[WindowTotals], csv_row: tuple[str, ...] | None) -> 
 
 def latest_report_store_link(store: Store) -> StorePageLink | None:
     """The store's week in the latest complete report (by ``as_of``), for its admin page; none before any report."""
+    # The fleet's reports and its organization's hold the store; another organization's never do.
+    covering = Q(organization__isnull=True) | Q(organization_id=store.organization_id)
     report = (
-        Report.objects.filter(status=Report.Status.COMPLETE, as_of__isnull=False)
+        Report.objects.filter(covering, status=Report.Status.COMPLETE, as_of__isnull=False)
         .order_by("-as_of", "-created_at")
         .only("id", "as_of")
         .first()

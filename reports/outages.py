@@ -21,6 +21,8 @@ from datetime import datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from django.db.models import QuerySet
+
 from reports.engine.intervals import (
     Interval,
     StoreTimeline,
@@ -87,13 +89,16 @@ def store_week(inputs: StoreInputs, now: datetime) -> StoreWeek:
     )
 
 
-def store_week_at(*, store_id: str, as_of: datetime | None) -> StoreWeek:
+def store_week_at(*, stores: QuerySet[Store], store_id: str, as_of: datetime | None) -> StoreWeek:
     """The store's week before ``as_of`` (default: the latest poll) from the current database.
+
+    ``stores`` are those the caller may see (:func:`stores.selectors.stores_visible_to`):
+    a store outside them is unknown, exactly like one that does not exist.
 
     Raises :class:`UnknownStore`, or :class:`reports.services.NoPollsError` when
     ``as_of`` is not given and there is no poll at all.
     """
-    if not Store.objects.filter(id=store_id).exists():
+    if not stores.filter(id=store_id).exists():
         raise UnknownStore(store_id)
     now = report_now(as_of)
     with consistent_read():

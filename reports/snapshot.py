@@ -68,10 +68,11 @@ def _hours_inputs(day: int, start: time, end: time) -> list[int]:
     return [day, _microseconds(start), _microseconds(end)]
 
 
-def planned_shard_inputs(store_ids: list[str], using: str) -> ShardInputs:
+def planned_shard_inputs(store_ids: list[str], using: str, *, contiguous: bool = True) -> ShardInputs:
     # The plan runs before any shard can start: it builds the JSON-ready rows
-    # directly rather than engine rows it would only convert again.
-    schedules = store_schedules(store_ids, _hours_inputs, using=using)
+    # directly rather than engine rows it would only convert again. An
+    # organization's stores are not a contiguous run (reports.selectors._stores_filter).
+    schedules = store_schedules(store_ids, _hours_inputs, contiguous=contiguous, using=using)
     return [[store_id, *schedules.get(store_id, (None, []))] for store_id in store_ids]
 
 
@@ -100,7 +101,7 @@ def report_store_inputs(report: Report, *, only: str | None = None) -> Iterator[
         if not stores:
             continue
         store_ids = [store_id for store_id, _, _ in stores]
-        polls = store_polls(now, store_ids, max_poll_id=report.max_poll_id)
+        polls = store_polls(now, store_ids, contiguous=report.organization_id is None, max_poll_id=report.max_poll_id)
         for store_id, zone, hours in stores:
             yield StoreInputs(store_id, zone, hours, polls[store_id])
         if only is not None:
@@ -115,4 +116,4 @@ def _live_store_inputs(report: Report, only: str | None) -> Iterator[StoreInputs
             yield from store_inputs(now, [only])
         return
     for chunk in chunked(reported_store_ids(now, organization_id=report.organization_id), _LIVE_CHUNK):
-        yield from store_inputs(now, chunk)
+        yield from store_inputs(now, chunk, contiguous=report.organization_id is None)

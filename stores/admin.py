@@ -45,6 +45,7 @@ from django.utils.functional import cached_property
 
 from stores.models import BusinessHours, Poll, Store
 from stores.rules import DEFAULT_TIMEZONE, RejectedRow, parse_timezone
+from stores.selectors import stores_visible_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,15 +226,16 @@ class BusinessHoursInline(admin.TabularInline):  # type: ignore[type-arg]
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = StoreForm
-    list_display = ("id", "timezone_shown", "hours_rows", "poll_count", "last_poll_at")
-    list_filter = (TimezoneSetFilter, ScheduleFilter, PolledFilter)
+    list_display = ("id", "organization", "timezone_shown", "hours_rows", "poll_count", "last_poll_at")
+    list_filter = (("organization", admin.RelatedOnlyFieldListFilter), TimezoneSetFilter, ScheduleFilter, PolledFilter)
     search_fields = ("id",)
     search_help_text = "Store id, or part of it."
     inlines = (BusinessHoursInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Store]:
         last_poll = Poll.objects.filter(store=OuterRef("pk")).order_by("-timestamp_utc").values("timestamp_utc")[:1]
-        stores: QuerySet[Store] = super().get_queryset(request)
+        # The one scoping rule, as the API's: the admin is staff's, who see every store.
+        stores = stores_visible_to(request.user).select_related("organization")
         return stores.annotate(
             hours_rows=_count_per_store(BusinessHours),
             poll_count=_count_per_store(Poll),

@@ -27,3 +27,5 @@ def test_make_demo_user_runs_with_debug_on_though_the_environment_does_not_set_i
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "API token" in result.stdout
+    assert "user 'alice', password 'alice-password'" in result.stdout
+    assert "user 'bob', password 'bob-password'" in result.stdout

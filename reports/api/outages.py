@@ -21,12 +21,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reports.api.serializers import TriggerReportInput
+from reports.api.serializers import AsOfInput
 from reports.api.views import NoPolls
 from reports.outages import StoreWeek, UnknownStore, store_week_at, window_totals
 from reports.presentation.store_week import OutageRecord, outage_records
 from reports.services import NoPollsError
 from stores.models import Store
+from stores.selectors import stores_visible_to
 
 MAX_STORE_ID_LENGTH = Store._meta.get_field("id").max_length or 64
 
@@ -37,7 +38,7 @@ class OutagesPagination(PageNumberPagination):
     max_page_size = 500
 
 
-class StoreOutagesQuery(TriggerReportInput):
+class StoreOutagesQuery(AsOfInput):
     """``as_of`` by the same rules (and range) as a report trigger's."""
 
 
@@ -134,7 +135,9 @@ class StoreOutagesView(APIView):
         if not plausible_store_id(store_id):
             raise NotFound("no store with this id")
         try:
-            week = store_week_at(store_id=store_id, as_of=query.validated_data.get("as_of"))
+            week = store_week_at(
+                stores=stores_visible_to(request.user), store_id=store_id, as_of=query.validated_data.get("as_of")
+            )
         except UnknownStore:
             raise NotFound(f"no store with id {store_id!r}") from None
         except NoPollsError as error:

@@ -8,7 +8,16 @@ from typing import Any
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from rest_framework import serializers
 
+from reports.models import Report
 from stores.rules import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT, parse_iso_datetime
+
+#: What the API calls each stored status: a pending report is Running to a client.
+API_STATUS = {
+    Report.Status.PENDING: "Running",
+    Report.Status.RUNNING: "Running",
+    Report.Status.COMPLETE: "Complete",
+    Report.Status.FAILED: "Failed",
+}
 
 REPORT_ID_PATTERN = r"^[A-Za-z0-9_-]{16,43}$"
 
@@ -33,12 +42,23 @@ class StrictDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
-class TriggerReportInput(serializers.Serializer[None]):
+class AsOfInput(serializers.Serializer[None]):
     as_of = StrictDateTimeField(
         required=False,
         allow_null=True,
         validators=[MinValueValidator(EARLIEST_INSTANT, AS_OF_RANGE), MaxValueValidator(LATEST_AS_OF, AS_OF_RANGE)],
         help_text="The report's `now` (UTC unless an offset is given). Default: the latest poll in the database.",
+    )
+
+
+class TriggerReportInput(AsOfInput):
+    organization = serializers.CharField(
+        required=False,
+        max_length=50,
+        help_text=(
+            "The slug of the organization whose report to run. Required of a member of several organizations; "
+            "staff get the fleet report (every store) without it."
+        ),
     )
 
 
@@ -59,6 +79,21 @@ class ReportColumnsInput(serializers.Serializer[None]):
 
 class TriggerReportOutput(serializers.Serializer[None]):
     report_id = serializers.CharField()
+
+
+class ReportListItem(serializers.Serializer[Any]):
+    """One report in ``GET /reports``: a fleet report's ``organization`` is null."""
+
+    id = serializers.CharField()
+    status = serializers.SerializerMethodField(help_text="Running, Complete or Failed, as get_report says")
+    organization = serializers.CharField(
+        source="organization.slug", allow_null=True, help_text="its slug; null for a fleet report (every store)"
+    )
+    as_of = serializers.DateTimeField()
+    created = serializers.DateTimeField(source="created_at")
+
+    def get_status(self, report: Report) -> str:
+        return API_STATUS[Report.Status(report.status)]
 
 
 class ReportStatusOutput(serializers.Serializer[dict[str, Any]]):

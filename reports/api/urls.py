@@ -8,6 +8,7 @@ from reports.api import views
 urlpatterns = [
     re_path(r"^trigger_report/?$", views.TriggerReportView.as_view(), name="trigger_report"),
     re_path(r"^get_report/?$", views.GetReportView.as_view(), name="get_report"),
+    re_path(r"^reports/?$", views.ReportListView.as_view(), name="report_list"),
     re_path(
         r"^reports/(?P<report_id>[A-Za-z0-9_-]{16,43})/download/?$",
         views.DownloadReportView.as_view(),

@@ -1,4 +1,7 @@
-"""The report API: ``POST /trigger_report`` and ``GET /get_report``.
+"""The report API: ``POST /trigger_report``, ``GET /get_report``, the download and ``GET /reports``.
+
+Every read goes through :func:`reports.selectors.reports_visible_to`, so another
+organization's report answers 404 exactly like one that does not exist.
 
 Views validate input, call one service and shape the output; the work
 happens in :mod:`reports.services` and the django-q2 worker.
@@ -11,13 +14,23 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponseBase
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotAcceptable, NotFound, ParseError
+from rest_framework.exceptions import (
+    APIException,
+    NotAcceptable,
+    NotFound,
+    ParseError,
+    PermissionDenied,
+    ValidationError,
+)
+from rest_framework.generics import ListAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -26,9 +39,12 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from loopmonitor.exceptions import body_too_large
+from organizations.scoping import MayNotTrigger, NoSuchOrganization, OrganizationRequired, trigger_organization
 from reports.api.serializers import (
+    API_STATUS,
     ReportColumnsInput,
     ReportIdInput,
+    ReportListItem,
     ReportStatusOutput,
     TriggerReportInput,
     TriggerReportOutput,
@@ -37,14 +53,8 @@ from reports.extended_csv import ExtendedCsvUnavailable, report_extended_csv_fil
 from reports.fanout.queue import report_trigger
 from reports.fanout.recovery import report_recover
 from reports.models import Report
+from reports.selectors import reports_visible_to
 from reports.services import NoPollsError
-
-API_STATUS = {
-    Report.Status.PENDING: "Running",
-    Report.Status.RUNNING: "Running",
-    Report.Status.COMPLETE: "Complete",
-    Report.Status.FAILED: "Failed",
-}
 
 
 class NoPolls(APIException):
@@ -158,7 +168,9 @@ class TriggerReportView(APIView):
         request=TriggerReportInput,
         responses={
             202: TriggerReportOutput,
-            400: OpenApiResponse(description="bad as_of"),
+            400: OpenApiResponse(description="bad as_of, or a member of several organizations named none"),
+            403: OpenApiResponse(description="a viewer, or a user of no organization"),
+            404: OpenApiResponse(description="no organization with this slug that the user may see"),
             409: OpenApiResponse(description="no polls yet"),
             413: OpenApiResponse(description="body larger than DATA_UPLOAD_MAX_MEMORY_SIZE"),
         },
@@ -169,8 +181,21 @@ class TriggerReportView(APIView):
         payload = TriggerReportInput(data=request.data or request.query_params)
         payload.is_valid(raise_exception=True)
         try:
+            organization = trigger_organization(request.user, payload.validated_data.get("organization"))
+        except NoSuchOrganization:
+            raise NotFound(f"no organization {payload.validated_data['organization']!r}") from None
+        except OrganizationRequired as error:
+            choices = ", ".join(error.choices)
+            raise ValidationError(
+                {"organization": [f"you are a member of several organizations; name one of: {choices}"]}
+            ) from None
+        except MayNotTrigger as error:
+            raise PermissionDenied(str(error)) from None
+        try:
             user = request.user if isinstance(request.user, User) else None
-            report = report_trigger(as_of=payload.validated_data.get("as_of"), requested_by=user)
+            report = report_trigger(
+                as_of=payload.validated_data.get("as_of"), requested_by=user, organization=organization
+            )
         except NoPollsError as error:
             raise NoPolls(str(error)) from None
         return Response(
@@ -203,7 +228,7 @@ class GetReportView(APIView):
         query.is_valid(raise_exception=True)
         extended = wants_extended_columns(request)
         report_id = query.validated_data["report_id"]
-        found = Report.objects.filter(id=report_id).first()
+        found = reports_visible_to(request.user).filter(id=report_id).first()
         if found is None:
             raise NotFound(f"no report with id {report_id!r}")
         report = report_recover(found)
@@ -240,7 +265,27 @@ class DownloadReportView(APIView):
     )
     def get(self, request: Request, report_id: str) -> HttpResponseBase:
         extended = wants_extended_columns(request)
-        report = Report.objects.filter(id=report_id, status=Report.Status.COMPLETE).first()
+        report = reports_visible_to(request.user).filter(id=report_id, status=Report.Status.COMPLETE).first()
         if report is None:
             raise NotFound(f"no complete report with id {report_id!r}")
         return csv_response(report, extended=extended)
+
+
+class ReportsPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class ReportListView(ListAPIView):  # type: ignore[type-arg]
+    """The reports the user may see, newest first: an organization's for its members, every one for staff."""
+
+    serializer_class = ReportListItem
+    pagination_class = ReportsPagination
+
+    def get_queryset(self) -> QuerySet[Report]:
+        return reports_visible_to(self.request.user).select_related("organization").order_by("-created_at", "-id")
+
+    @extend_schema(summary="The reports you may see, newest first")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)

@@ -163,7 +163,7 @@ def _write_shards(report: Report, reader: str) -> bool:
         return False
     # One shard's inputs in memory at a time: a 68k-store report's together weigh 100+ MB.
     for index, chunk in enumerate(chunked(store_ids, settings.REPORT_SHARD_SIZE)):
-        inputs = planned_shard_inputs(list(chunk), reader)
+        inputs = planned_shard_inputs(list(chunk), reader, contiguous=report.organization_id is None)
         with transaction.atomic():
             if not this_plan.exists():
                 return False

@@ -35,7 +35,9 @@ def shard_compute(shard: ReportShard, *, now: datetime, max_poll_id: int | None)
     out = io.StringIO()
     if store_ids:
         with consistent_read():
-            polls = store_polls(now, store_ids, max_poll_id=max_poll_id)
+            # An organization's stores are scattered over the id range, not a contiguous run.
+            contiguous = shard.report.organization_id is None
+            polls = store_polls(now, store_ids, contiguous=contiguous, max_poll_id=max_poll_id)
         csv.writer(out, lineterminator="\n").writerows(report_rows(to_instant(now), shard_store_inputs(shard, polls)))
     return out.getvalue()
 

@@ -42,7 +42,7 @@ def api_client(django_user_model: type[User], settings: Settings, tmp_path: Path
     cache.clear()  # the trigger rate limit counts per user id in the cache
     PollFactory()
     client = APIClient()
-    user = django_user_model.objects.create_user(username="bulky")
+    user = django_user_model.objects.create_user(username="bulky", is_staff=True)
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     yield client
     cache.clear()

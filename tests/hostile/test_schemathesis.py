@@ -64,7 +64,7 @@ def wsgi_in_test_transaction() -> Iterator[None]:
 
 @pytest.fixture
 def auth_header(django_user_model: Any) -> dict[str, str]:
-    token = Token.objects.create(user=django_user_model.objects.create_user(username="fuzzer"))
+    token = Token.objects.create(user=django_user_model.objects.create_user(username="fuzzer", is_staff=True))
     return {"Authorization": f"Token {token.key}"}
 
 
@@ -125,6 +125,7 @@ def api_schema(
 OPERATIONS = [
     ("POST", "/trigger_report/"),
     ("GET", "/get_report/"),
+    ("GET", "/reports/"),
     ("GET", "/reports/{report_id}/download/"),
     ("GET", "/stores/{store_id}/outages/"),
     ("GET", "/ingest/runs/"),

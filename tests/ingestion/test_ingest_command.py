@@ -176,7 +176,7 @@ def test_a_bad_file_does_not_stop_the_other_files_from_loading(write_csv: WriteC
 
 
 def test_without_any_file_the_command_says_what_to_give() -> None:
-    with pytest.raises(CommandError, match="give at least one of --polls, --hours, --timezones"):
+    with pytest.raises(CommandError, match="give at least one of --owners, --polls, --hours, --timezones"):
         call_command("ingest")
 
 

@@ -57,7 +57,8 @@ BuildReportCsv = Callable[[datetime], str]
 
 @pytest.fixture
 def user(django_user_model: type[User]) -> User:
-    return django_user_model.objects.create_user(username="alice")
+    """A staff user: the fleet report (every store) is staff's; organizations' members are tests/organizations'."""
+    return django_user_model.objects.create_user(username="alice", is_staff=True)
 
 
 @pytest.fixture

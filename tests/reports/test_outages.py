@@ -39,6 +39,7 @@ from reports.outages import (
 from reports.presentation.store_week import local_days, outage_records, timeline_days
 from reports.selectors import StoreInputs
 from reports.services import NoPollsError
+from stores.models import Store
 from tests.factories import BusinessHoursFactory, PollFactory, StoreFactory
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -175,7 +176,7 @@ class TestStoreWeekFromTheDatabase:
         PollFactory(store=store, timestamp_utc=chicago(23, 11, 15), status="inactive")
         PollFactory(store=StoreFactory(id="other"), timestamp_utc=MONDAY_NOON_CHICAGO, status="active")
 
-        week = store_week_at(store_id="s1", as_of=None)
+        week = store_week_at(stores=Store.objects.all(), store_id="s1", as_of=None)
 
         assert week.now == MONDAY_NOON_CHICAGO
         assert week.zone.key == "America/Chicago" and not week.zone_given
@@ -194,13 +195,13 @@ class TestStoreWeekFromTheDatabase:
         PollFactory()
 
         with pytest.raises(UnknownStore):
-            store_week_at(store_id="nope", as_of=None)
+            store_week_at(stores=Store.objects.all(), store_id="nope", as_of=None)
 
     def test_without_any_poll_there_is_no_default_as_of(self) -> None:
         StoreFactory(id="lonely")
 
         with pytest.raises(NoPollsError):
-            store_week_at(store_id="lonely", as_of=None)
+            store_week_at(stores=Store.objects.all(), store_id="lonely", as_of=None)
 
     def test_a_report_without_shards_reads_the_current_database_at_its_as_of(self) -> None:
         PollFactory(store=StoreFactory(id="s1"), timestamp_utc=MONDAY_NOON_CHICAGO, status="inactive")

@@ -9,7 +9,15 @@ from django.db import connection
 
 from reports.engine.units import to_instant
 from reports.selectors import WEEK_WINDOW as WEEK
-from reports.selectors import EpochMicroseconds, polls_in_week, reported_store_ids, store_polls, store_polls_rows
+from reports.selectors import (
+    EpochMicroseconds,
+    latest_poll_time,
+    polls_in_week,
+    reported_store_ids,
+    store_polls,
+    store_polls_rows,
+)
+from stores.models import Poll
 from tests.factories import PollFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +78,7 @@ def test_the_snapshot_bound_includes_the_last_poll_of_the_snapshot_and_nothing_a
 
 def test_the_poll_query_orders_by_store_then_time() -> None:
     # What the engine relies on; SQLite would hide a sort on the store alone.
-    assert store_polls_rows(NOW, "a", "z").query.order_by == ("store_id", "timestamp_utc")
+    assert store_polls_rows(NOW, ["a", "z"]).query.order_by == ("store_id", "timestamp_utc")
 
 
 POLLS_PER_STORE = 300
@@ -94,3 +102,34 @@ def test_polls_come_in_time_order_when_the_database_reads_them_in_another_order(
         instants = [instant for instant, _ in polls[store_id]]
         assert len(instants) == POLLS_PER_STORE
         assert instants == sorted(instants)
+
+
+def test_the_latest_poll_time_is_kept_until_a_poll_is_added_and_then_found_again() -> None:
+    PollFactory(store=StoreFactory(id="a"), timestamp_utc=NOW)
+    PollFactory(store=StoreFactory(id="b"), timestamp_utc=NOW - timedelta(hours=1))
+    assert latest_poll_time() == NOW
+
+    PollFactory(store=StoreFactory(id="c"), timestamp_utc=NOW + timedelta(seconds=1))
+    assert latest_poll_time() == NOW + timedelta(seconds=1)
+
+    PollFactory(store_id="a", timestamp_utc=NOW - timedelta(days=1))  # an older poll: the latest stays
+    assert latest_poll_time() == NOW + timedelta(seconds=1)
+
+
+def test_a_kept_latest_poll_time_is_dropped_when_that_poll_is_gone() -> None:
+    PollFactory(store=StoreFactory(id="a"), timestamp_utc=NOW)
+    PollFactory(store=StoreFactory(id="b"), timestamp_utc=NOW - timedelta(hours=1))
+    assert latest_poll_time() == NOW
+
+    Poll.objects.filter(store_id="a").delete()
+
+    assert latest_poll_time() == NOW - timedelta(hours=1)
+
+
+def test_an_organizations_scattered_stores_read_the_same_polls_as_a_range_would() -> None:
+    for store_id in ("a", "b", "c"):
+        PollFactory(store=StoreFactory(id=store_id), timestamp_utc=NOW)
+
+    assert store_polls(NOW, ["a", "c"], contiguous=False) == store_polls(NOW, ["a", "c"])
+    assert '"store_id" IN (' in str(store_polls_rows(NOW, ["a", "c"], contiguous=False).query)
+    assert '"store_id" IN (' not in str(store_polls_rows(NOW, ["a", "c"]).query)

@@ -47,6 +47,8 @@ API_CALLS = [
     ("get", "/api/schema/?format=json"),
     ("get", "/api/docs/"),
     ("get", "/stores/some-store/outages"),
+    ("get", "/reports"),
+    ("get", "/reports/?page=1"),
     ("get", "/stores/some-store/outages/?as_of=2023-01-25T12:00:00Z"),
     ("get", "/ingest/runs"),
     ("get", "/ingest/runs/1"),
@@ -62,6 +64,7 @@ NON_ADMIN_ROUTES = {
     "api-auth/logout/",
     "^trigger_report/?$",
     "^get_report/?$",
+    "^reports/?$",
     "^reports/(?P<report_id>[A-Za-z0-9_-]{16,43})/download/?$",
     "^stores/(?P<store_id>.+)/outages/?$",
     "^ingest/runs/?$",
@@ -126,11 +129,11 @@ def test_a_wrong_token_or_a_stale_session_cookie_gets_nothing(complete_report: R
 
 
 @pytest.mark.parametrize("accept", ["text/csv", "application/json", "*/*", ""])
-def test_an_authenticated_client_does_get_the_report_whatever_it_accepts(
+def test_a_staff_client_does_get_the_fleet_report_whatever_it_accepts(
     complete_report: Report, django_user_model: type[User], accept: str
 ) -> None:
     client = APIClient()
-    client.force_authenticate(django_user_model.objects.create_user(username="reader"))
+    client.force_authenticate(django_user_model.objects.create_user(username="reader", is_staff=True))
 
     response = client.get(f"/reports/{REPORT_ID}/download", HTTP_ACCEPT=accept)
 
@@ -213,7 +216,7 @@ class TestReportIds:
         cache.clear()  # the trigger rate limit counts per user id in the cache
         PollFactory()
         client = APIClient()
-        client.force_authenticate(django_user_model.objects.create_user(username="trigger"))
+        client.force_authenticate(django_user_model.objects.create_user(username="trigger", is_staff=True))
 
         report_id = client.post("/trigger_report").json()["report_id"]
 

@@ -1,4 +1,4 @@
-"""``manage.py ingest``: load polls, business hours and timezones from CSV files."""
+"""``manage.py ingest``: load polls, business hours, timezones and store owners from CSV files."""
 
 from __future__ import annotations
 

@@ -104,7 +104,7 @@ def test_a_session_post_needs_the_csrf_token_of_the_browsable_api_form(user: Use
 def test_logging_in_through_the_browsable_api_opens_a_session(
     django_user_model: type[User], week_of_polls: datetime
 ) -> None:
-    django_user_model.objects.create_user(username="carol", password="a long enough password")
+    django_user_model.objects.create_user(username="carol", password="a long enough password", is_staff=True)
     client = Client()
 
     login = client.post("/api-auth/login/", {"username": "carol", "password": "a long enough password", "next": "/"})

@@ -224,7 +224,9 @@ def test_the_browsable_api_renders_a_bad_request_as_a_page(api_client: APIClient
     assert response["Content-Type"].startswith("text/html")
 
 
-def test_any_authenticated_user_can_read_a_report(api_client: APIClient, django_user_model: type[User]) -> None:
+def test_any_staff_user_can_read_a_fleet_report_someone_else_requested(
+    api_client: APIClient, django_user_model: type[User]
+) -> None:
     report = Report.objects.create(as_of=AS_OF, requested_by=django_user_model.objects.create_user(username="bob"))
 
     assert get_report(api_client, report.id).status_code == 200

@@ -152,7 +152,7 @@ def test_triggers_beyond_the_users_rate_are_a_429_in_json(
     # DRF copies DEFAULT_THROTTLE_RATES onto the throttle class at import; the settings fixture cannot reach it.
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"trigger_report": "2/hour"})
     other = APIClient()
-    other.force_authenticate(django_user_model.objects.create_user(username="bob"))
+    other.force_authenticate(django_user_model.objects.create_user(username="bob", is_staff=True))
 
     statuses = [api_client.post("/trigger_report").status_code for _ in range(3)]
     refused = api_client.post("/trigger_report")

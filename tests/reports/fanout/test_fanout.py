@@ -265,11 +265,11 @@ def test_each_shard_is_committed_and_queued_while_the_plan_reads_on(
         finally:
             db.connection.close()
 
-    def inputs_seen_from_elsewhere(store_ids: list[str], using: str) -> Any:
+    def inputs_seen_from_elsewhere(store_ids: list[str], using: str, **options: Any) -> Any:
         other_worker = threading.Thread(target=look_from_elsewhere)
         other_worker.start()
         other_worker.join()
-        return read_inputs(store_ids, using)
+        return read_inputs(store_ids, using, **options)
 
     monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", inputs_seen_from_elsewhere)
 
@@ -295,10 +295,10 @@ def test_a_plan_whose_worker_died_half_way_is_planned_again_and_only_the_new_pla
     monkeypatch.setattr(reports.fanout.queue, "queue_plan", queued_plans.append)
     read_inputs = reports.fanout.plan.planned_shard_inputs
 
-    def dies_at_the_second_shard(store_ids: list[str], using: str) -> Any:
+    def dies_at_the_second_shard(store_ids: list[str], using: str, **options: Any) -> Any:
         if queued_shards:
             raise WorkerKilled
-        return read_inputs(store_ids, using)
+        return read_inputs(store_ids, using, **options)
 
     monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", dies_at_the_second_shard)
     with pytest.raises(WorkerKilled):
@@ -333,12 +333,12 @@ def test_a_plan_presumed_dead_that_was_only_slow_counts_for_nothing(
     report = report_create(as_of=None)
     read_inputs = reports.fanout.plan.planned_shard_inputs
 
-    def replaced_after_its_first_shard(store_ids: list[str], using: str) -> Any:
+    def replaced_after_its_first_shard(store_ids: list[str], using: str, **options: Any) -> Any:
         if len(queued_shards) == 1:
             monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", read_inputs)
             Report.objects.filter(id=report.id).update(plan_renewed_at=timezone.now() - timedelta(minutes=10))
             report_plan(report_id=report.id)  # the next plan, while this one stalls
-        return read_inputs(store_ids, using)
+        return read_inputs(store_ids, using, **options)
 
     monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", replaced_after_its_first_shard)
 
@@ -672,7 +672,7 @@ def test_a_plan_whose_database_connection_is_cut_is_planned_again_not_failed(
     monkeypatch.setattr(reports.fanout.queue, "queue_plan", queued_plans.append)
     read_inputs = reports.fanout.plan.planned_shard_inputs
 
-    def reader_cut_first(store_ids: list[str], using: str) -> Any:
+    def reader_cut_first(store_ids: list[str], using: str, **options: Any) -> Any:
         monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", read_inputs)
         # Both of the plan's connections, as a database restart does.
         pids = [db.connections[alias].connection.info.backend_pid for alias in (using, "default")]
@@ -684,7 +684,7 @@ def test_a_plan_whose_database_connection_is_cut_is_planned_again_not_failed(
         other, errors = in_a_worker(terminate)
         other.join()
         assert errors == []
-        return read_inputs(store_ids, using)
+        return read_inputs(store_ids, using, **options)
 
     monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", reader_cut_first)
     with pytest.raises(db.OperationalError):

@@ -1,0 +1,309 @@
+"""Every URL pattern proves its access rules; a URL with no row in :data:`ACCESS` fails the suite.
+
+The patterns come from the URL conf itself (``get_resolver().url_patterns``,
+walked recursively), so a new view is caught the moment it is routed. Each
+row says what kind of URL it is and how to reach one of ``alpha``'s objects
+through it; the tests then check, per kind:
+
+* **tenant API** (``Api``): anonymous 401; another tenant (``beta``'s owner)
+  404 — or, for a list, none of alpha's objects in it; alpha's owner and
+  viewer allowed; on a write the viewer gets 403.
+* **tenant page** (``Page``): the same, but anonymous is sent to the login page.
+* **authenticated** (schema, docs): anonymous 401, any logged-in user allowed; no tenant data.
+* **public** (the API login and logout pages): anyone.
+* **feed** (the ingestion API): anonymous 401; members, owners included, 403; a
+  feed account and staff get past the permission check.
+* **staff** (the whole ``admin`` namespace): anyone but staff is sent to the admin login.
+
+Adding a URL is adding one row, e.g.
+``"portal:report": Page(lambda w: f"/reports/{w.alpha_report.id}/")``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from ingestion.accounts import feed_account_ensure
+from reports.models import Report
+from tests.organizations.conftest import Tenants
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_reports")]
+
+
+@dataclass
+class World:
+    """alpha's objects, the ones every row reaches for; beta's owner must not reach them."""
+
+    tenants: Tenants
+    alpha_report: Report
+    beta_report: Report
+    alpha_store: str = "always-up"
+
+
+Path = Callable[[World], str]
+
+
+@dataclass(frozen=True)
+class Api:
+    """A tenant-scoped API URL; ``body`` is sent on a write (it names alpha where a slug is needed)."""
+
+    path: Path
+    method: str = "get"
+    write: bool = False
+    listing: bool = False
+    """A list: another tenant gets 200 without alpha's objects, not a 404."""
+    body: dict[str, str] = field(default_factory=dict)
+    anonymous: str = "401"
+
+
+@dataclass(frozen=True)
+class Page(Api):
+    """A tenant-scoped page: anonymous is sent to the login page."""
+
+    anonymous: str = "login"
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    path: Path
+
+
+@dataclass(frozen=True)
+class Public:
+    path: Path
+    method: str = "get"
+
+
+@dataclass(frozen=True)
+class Feed:
+    """An ingestion URL: only accounts with the ingestion permission (the ``feed`` group) and staff."""
+
+    path: Path
+    method: str = "get"
+
+
+Rule = Api | Authenticated | Public | Feed
+
+ACCESS: dict[str, Rule] = {
+    "trigger_report": Api(lambda w: "/trigger_report", method="post", write=True, body={"organization": "alpha"}),
+    "get_report": Api(lambda w: f"/get_report?report_id={w.alpha_report.id}&format=json"),
+    "download_report": Api(lambda w: f"/reports/{w.alpha_report.id}/download"),
+    "report_list": Api(lambda w: "/reports", listing=True),
+    "store_outages": Api(lambda w: f"/stores/{w.alpha_store}/outages"),
+    "schema": Authenticated(lambda w: "/api/schema/"),
+    "swagger-ui": Authenticated(lambda w: "/api/docs/"),
+    "rest_framework:login": Public(lambda w: "/api-auth/login/"),
+    "rest_framework:logout": Public(lambda w: "/api-auth/logout/", method="post"),
+    "ingest_polls": Feed(lambda w: "/ingest/polls", method="post"),
+    "ingest_hours": Feed(lambda w: "/ingest/hours", method="post"),
+    "ingest_timezones": Feed(lambda w: "/ingest/timezones", method="post"),
+    "ingest_owners": Feed(lambda w: "/ingest/owners", method="post"),
+    "ingest_runs": Feed(lambda w: "/ingest/runs"),
+    "ingest_run": Feed(lambda w: "/ingest/runs/1"),
+    "ingest_run_rejects": Feed(lambda w: "/ingest/runs/1/rejects"),
+}
+
+#: Namespaces whose every URL is staff's: anyone else is sent to the admin's login page.
+STAFF_NAMESPACES = {"admin"}
+
+#: Values for the admin's URL arguments, so that every admin pattern can be reversed and called.
+SAMPLE_ARGUMENTS = {"object_id": "1", "app_label": "stores", "content_type_id": "1", "token": "A" * 22}
+
+
+def named_patterns(
+    patterns: list[URLPattern | URLResolver], namespace: str = "", prefix: str = ""
+) -> Iterator[tuple[str, str]]:
+    """``(namespace:name, the route's full pattern text)`` of every pattern; an unnamed one is ``namespace:``."""
+    for pattern in patterns:
+        text = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from named_patterns(pattern.url_patterns, inner, text)
+        else:
+            yield f"{namespace}{pattern.name or ''}", text
+
+
+def every_pattern() -> list[tuple[str, str]]:
+    return list(named_patterns(get_resolver().url_patterns))
+
+
+def staff_only(name: str) -> bool:
+    return name.split(":")[0] in STAFF_NAMESPACES
+
+
+def test_every_url_pattern_has_a_name_and_an_access_rule_and_every_rule_a_pattern() -> None:
+    names = [name for name, _ in every_pattern()]
+    unnamed = [text for name, text in every_pattern() if not staff_only(name) and (name.endswith(":") or not name)]
+
+    assert unnamed == []
+    assert {name for name in names if not staff_only(name)} == set(ACCESS)
+
+
+@pytest.fixture
+def world(tenants: Tenants) -> World:
+    def complete(organization: Any) -> Report:
+        report = Report(status=Report.Status.COMPLETE, as_of=tenants.now, organization=organization, rows=1)
+        report.csv_file.save(f"{organization}.csv", ContentFile(b"store_id,uptime_last_hour\nx,60.00\n"), save=True)
+        return report
+
+    return World(tenants, complete(tenants.alpha), complete(tenants.beta))
+
+
+def call(world: World, rule: Api | Authenticated | Public, who: str) -> Any:
+    client = world.tenants.client(who) if isinstance(rule, Api) and not isinstance(rule, Page) else Client()
+    if isinstance(rule, Page) and who != "anonymous":
+        client.force_login(world.tenants.users[who])
+    method = rule.method if isinstance(rule, Api) else "get"
+    body = rule.body if isinstance(rule, Api) else {}
+    return getattr(client, method)(rule.path(world), body, HTTP_ACCEPT="application/json")
+
+
+def is_login_redirect(response: Any, login_url: str) -> bool:
+    return response.status_code == 302 and response["Location"].startswith(login_url)
+
+
+def alpha_ids_in(response: Any, world: World) -> bool:
+    return world.alpha_report.id in response.content.decode()
+
+
+TENANT_ROWS = [name for name, rule in ACCESS.items() if isinstance(rule, Api)]
+
+
+@pytest.mark.parametrize("name", TENANT_ROWS)
+def test_anonymous_is_refused_a_tenant_url(world: World, name: str) -> None:
+    rule = ACCESS[name]
+    assert isinstance(rule, Api)
+
+    response = call(world, rule, "anonymous")
+
+    if rule.anonymous == "login":
+        assert is_login_redirect(response, resolve_url(settings.LOGIN_URL)), response.status_code
+    else:
+        assert response.status_code == 401, response.content
+        assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+@pytest.mark.parametrize("name", TENANT_ROWS)
+def test_another_tenant_gets_a_404_or_a_list_without_the_object(world: World, name: str) -> None:
+    rule = ACCESS[name]
+    assert isinstance(rule, Api)
+
+    response = call(world, rule, "bob")
+
+    if rule.listing:
+        assert response.status_code == 200
+        assert not alpha_ids_in(response, world)
+        assert world.beta_report.id in response.content.decode()
+    else:
+        assert response.status_code == 404, (response.status_code, response.content)
+        assert list(response.json()) == ["detail"]  # the shape of any 404; it may echo the id asked for
+    assert Report.objects.count() == 2
+
+
+@pytest.mark.parametrize("name", TENANT_ROWS)
+def test_a_member_is_allowed(world: World, name: str) -> None:
+    rule = ACCESS[name]
+    assert isinstance(rule, Api)
+
+    response = call(world, rule, "alice")
+
+    assert 200 <= response.status_code < 300, (response.status_code, response.content)
+    if rule.listing:
+        assert alpha_ids_in(response, world)
+
+
+@pytest.mark.parametrize("name", TENANT_ROWS)
+def test_a_viewer_reads_and_is_refused_a_write_with_403(world: World, name: str) -> None:
+    rule = ACCESS[name]
+    assert isinstance(rule, Api)
+
+    response = call(world, rule, "vic")
+
+    if rule.write:
+        assert response.status_code == 403, response.content
+        assert Report.objects.count() == 2
+    else:
+        assert 200 <= response.status_code < 300, (response.status_code, response.content)
+
+
+@pytest.mark.parametrize("name", [name for name, rule in ACCESS.items() if isinstance(rule, Authenticated)])
+def test_an_authenticated_url_refuses_anonymous_and_serves_any_user(world: World, name: str) -> None:
+    rule = ACCESS[name]
+    assert isinstance(rule, Authenticated)
+
+    anonymous = APIClient().get(rule.path(world))
+    served = world.tenants.client("nobody").get(rule.path(world))
+
+    assert anonymous.status_code in (401, 403)
+    assert served.status_code == 200
+    assert not alpha_ids_in(served, world)
+
+
+@pytest.mark.parametrize("name", [name for name, rule in ACCESS.items() if isinstance(rule, Public)])
+def test_a_public_url_serves_anyone_and_no_tenant_data(world: World, name: str) -> None:
+    rule = ACCESS[name]
+    assert isinstance(rule, Public)
+
+    response = getattr(Client(), rule.method)(rule.path(world))
+
+    assert response.status_code == 200
+    assert not alpha_ids_in(response, world)
+
+
+def sample_path(text: str) -> str:
+    """A path the pattern matches: each argument (``<conv:name>`` or ``(?P<name>…)``) by its sample value."""
+
+    def value(match: re.Match[str]) -> str:
+        return SAMPLE_ARGUMENTS.get(match.group("name"), "1")
+
+    text = re.sub(r"<(?:\w+:)?(?P<name>\w+)>", value, text.replace("(?P<", "(<"))
+    text = re.sub(r"\(<(?P<name>\w+)>[^)]*\)", value, text)
+    text = re.sub(r"\(<(?P<name>\w+)>", value, text)
+    return "/" + text.replace("^", "").replace("$", "").replace("\\", "")
+
+
+STAFF_ROWS = [(name, pattern) for name, pattern in every_pattern() if staff_only(name)]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "alice"])
+def test_every_staff_url_sends_anyone_but_staff_to_the_admin_login(world: World, who: str) -> None:
+    client = Client()
+    if who != "anonymous":
+        client.force_login(world.tenants.users[who])
+    assert len(STAFF_ROWS) > 20
+    login = reverse("admin:login")
+    for name, text in STAFF_ROWS:
+        if name in ("admin:login", "admin:logout"):
+            continue
+        path = sample_path(text)
+        response = client.get(path)
+        assert is_login_redirect(response, login), (name, path, response.status_code)
+
+
+FEED_ROWS = [name for name, rule in ACCESS.items() if isinstance(rule, Feed)]
+
+
+@pytest.mark.parametrize("name", FEED_ROWS)
+def test_an_ingestion_url_serves_feed_accounts_and_staff_only(world: World, name: str) -> None:
+    rule = ACCESS[name]
+    assert isinstance(rule, Feed)
+    feed = APIClient()
+    feed.credentials(HTTP_AUTHORIZATION=f"Token {feed_account_ensure(username='hourly-feed')}")
+    path = rule.path(world)
+
+    assert getattr(APIClient(), rule.method)(path).status_code == 401
+    for member in ("alice", "vic"):
+        assert getattr(world.tenants.client(member), rule.method)(path).status_code == 403, member
+    for allowed in (feed, world.tenants.client("demo")):
+        assert getattr(allowed, rule.method)(path).status_code not in (401, 403)
