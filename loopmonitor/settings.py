@@ -265,4 +265,10 @@ SPECTACULAR_SETTINGS = {
 REPORT_DEADLINE_SECONDS = env_int("REPORT_DEADLINE_SECONDS", 1800)
 REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 30)
 
-LOGIN_URL = "admin:login"
+# --- Owner portal (issue 14): server-rendered pages at / for members, logged in with Django's auth views.
+# The admin keeps its own login page (admin:login); LOGIN_URL is where the portal's pages send a visitor.
+INSTALLED_APPS.append("portal")
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:login"
+# --- end of the owner portal's settings

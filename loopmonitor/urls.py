@@ -1,4 +1,4 @@
-"""Top-level URLs: the admin, the report API and its OpenAPI schema and docs."""
+"""Top-level URLs: the admin, the report API and its OpenAPI schema and docs, the owner portal."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -10,4 +10,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("reports.api.urls")),
+    # The owner portal (issue 14): /, /login/, /logout/, /o/<organization>/...
+    path("", include("portal.urls")),
 ]

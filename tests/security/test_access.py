@@ -59,6 +59,18 @@ NON_ADMIN_ROUTES = {
     "^get_report/?$",
     "^reports/(?P<report_id>[A-Za-z0-9_-]{16,43})/download/?$",
     "^stores/(?P<store_id>.+)/outages/?$",
+    # The owner portal: its access rules are tests/portal/test_access_rules.py's.
+    "",
+    "login/",
+    "logout/",
+    "o/<slug:slug>/",
+    "o/<slug:slug>/run/",
+    "o/<slug:slug>/reports/",
+    "o/<slug:slug>/reports/<str:report_id>/",
+    "o/<slug:slug>/reports/<str:report_id>/status/",
+    "o/<slug:slug>/reports/<str:report_id>/csv/",
+    "o/<slug:slug>/reports/<str:report_id>/extended-csv/",
+    "o/<slug:slug>/reports/<str:report_id>/stores/<str:store_id>/",
 }
 
 
