@@ -21,7 +21,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
+from rest_framework.throttling import ScopedRateThrottle
 
 from organizations.models import Organization
 from organizations.scoping import may_trigger, organizations_visible_to, role_in
@@ -42,6 +43,12 @@ from reports.services import NoPollsError
 REPORTS_PER_PAGE = 20
 #: Seconds between refreshes of a page that shows an unfinished report, with or without JavaScript.
 REFRESH_SECONDS = 2
+
+
+class _TriggerScope:
+    """What DRF's scoped throttle reads of a view: the API's trigger scope, so a user has one budget for both."""
+
+    throttle_scope = "trigger_report"
 
 
 def store_url(organization: Organization, report_id: str, store_id: str) -> str:
@@ -85,7 +92,7 @@ def _progress(organization: Organization, report: Report) -> dict[str, Any]:
 
 
 @login_required
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """The organization to show: the one asked for (``?organization=``), the only one, or a choice."""
     organizations = organizations_visible_to(request.user)
@@ -98,7 +105,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     """The latest complete report at a glance, the run in progress if any, and the Run button for owners."""
     organization = organization_for(request.user, slug)
@@ -118,10 +125,21 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def run_report(request: HttpRequest, slug: str) -> HttpResponse:
-    """Run the organization's report now (owners and staff); back to the dashboard, which shows its progress."""
+    """Run the organization's report now (owners and staff); back to the dashboard, which shows its progress.
+
+    Within the API's per-user trigger rate (``TRIGGER_REPORT_RATE``), counted together with ``POST /trigger_report``.
+    """
     organization = organization_for(request.user, slug)
     if not may_trigger(request.user, organization):
         raise PermissionDenied("only the organization's owners run its reports")
+    throttle = ScopedRateThrottle()
+    if not throttle.allow_request(request, _TriggerScope()):  # type: ignore[arg-type]
+        wait = throttle.wait()
+        seconds = max(1, round(wait)) if wait is not None else 60
+        context = _frame(request, organization, "dashboard") | {"retry_after": seconds}
+        response = render(request, "portal/too_many_runs.html", context, status=429)
+        response["Retry-After"] = str(seconds)
+        return response
     user = request.user if isinstance(request.user, User) else None
     try:
         report_trigger(as_of=None, requested_by=user, organization=organization)
@@ -131,7 +149,7 @@ def run_report(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def report_list(request: HttpRequest, slug: str) -> HttpResponse:
     organization = organization_for(request.user, slug)
     page = Paginator(organization_reports(request.user, organization), REPORTS_PER_PAGE).get_page(
@@ -141,7 +159,7 @@ def report_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def report_page(request: HttpRequest, slug: str, report_id: str) -> HttpResponse:
     """A report's charts and downloads once complete; its progress until then."""
     organization = organization_for(request.user, slug)
@@ -157,7 +175,7 @@ def report_page(request: HttpRequest, slug: str, report_id: str) -> HttpResponse
 
 
 @login_required
-@require_GET
+@require_safe
 def report_status(request: HttpRequest, slug: str, report_id: str) -> JsonResponse:
     """What the progress script polls: the status, the progress (0-1), and whether to stop polling."""
     organization = organization_for(request.user, slug)
@@ -193,19 +211,19 @@ def _download(request: HttpRequest, slug: str, report_id: str, *, extended: bool
 
 
 @login_required
-@require_GET
+@require_safe
 def report_csv(request: HttpRequest, slug: str, report_id: str) -> HttpResponseBase:
     return _download(request, slug, report_id, extended=False)
 
 
 @login_required
-@require_GET
+@require_safe
 def report_extended_csv(request: HttpRequest, slug: str, report_id: str) -> HttpResponseBase:
     return _download(request, slug, report_id, extended=True)
 
 
 @login_required
-@require_GET
+@require_safe
 def store_page(request: HttpRequest, slug: str, report_id: str, store_id: str) -> HttpResponse:
     """A store's week in one of the organization's reports: the timeline and the outages, as the admin shows them."""
     organization = organization_for(request.user, slug)

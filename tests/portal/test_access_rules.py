@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
+from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
 
 from portal import urls as portal_urls
 from reports.models import Report
@@ -68,6 +70,14 @@ def test_a_member_opens_every_page_of_their_organization(tenants: Tenants, alpha
     for user in (tenants.alice, tenants.victor, tenants.staff):
         response = logged_in(user).get(alpha_pages(alpha_report)[name])
         assert response.status_code == 200, (user, name)
+
+
+@pytest.mark.parametrize("name", sorted(page_urls("x", "y", "z")))
+def test_a_head_request_is_answered_like_the_get(tenants: Tenants, alpha_report: Report, name: str) -> None:
+    url = alpha_pages(alpha_report)[name]
+
+    assert logged_in(tenants.victor).head(url).status_code == 200
+    assert logged_in(tenants.bob).head(url).status_code == 404
 
 
 @pytest.mark.parametrize("name", sorted(page_urls("x", "y", "z")))
@@ -157,6 +167,25 @@ class TestRunningAReport:
 
         assert client.post(reverse("portal:run", args=["alpha"])).status_code == 403
         assert Report.objects.count() == 1
+
+    def test_runs_share_the_apis_per_user_trigger_rate(
+        self, tenants: Tenants, alpha_report: Report, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # DRF copies DEFAULT_THROTTLE_RATES onto the throttle class at import; the settings fixture cannot reach it.
+        monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"trigger_report": "2/hour"})
+        alice = logged_in(tenants.alice)
+        api = APIClient()
+        api.force_authenticate(tenants.alice)
+
+        assert api.post("/trigger_report", {"organization": "alpha"}).status_code == 202
+        assert alice.post(reverse("portal:run", args=["alpha"])).status_code == 302
+        refused = alice.post(reverse("portal:run", args=["alpha"]))
+
+        assert refused.status_code == 429
+        assert 0 < int(refused["Retry-After"]) <= 3600
+        assert b'id="too-many-runs"' in refused.content
+        assert Report.objects.count() == 3
+        assert logged_in(tenants.bob).post(reverse("portal:run", args=["beta"])).status_code == 302  # bob's own budget
 
     def test_a_get_does_not_run_a_report(self, tenants: Tenants, alpha_report: Report) -> None:
         assert logged_in(tenants.alice).get(reverse("portal:run", args=["alpha"])).status_code == 405

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -12,7 +12,8 @@ from django.utils import timezone
 from portal.views import REPORTS_PER_PAGE
 from reports.extended_csv import EXTENDED_HEADER
 from reports.models import Report
-from tests.portal.conftest import Tenants, logged_in
+from tests.factories import PollFactory, StoreFactory
+from tests.portal.conftest import Tenants, complete_report, logged_in
 from tests.reports.conftest import ROW_ALWAYS_DOWN, ROW_ALWAYS_UP, ROW_RECOVERED_AT_NOW, RunQueuedTasks
 
 pytestmark = [
@@ -175,3 +176,21 @@ def test_a_failed_run_says_so_on_the_dashboard(tenants: Tenants, alpha_report: R
 
     assert failed.id in element(page, "run-failed") and "abc123" in element(page, "run-failed")
     assert element(page, "total-stores") == "3"  # the latest complete report is still shown
+
+
+@pytest.mark.usefixtures("q_sync")
+def test_a_store_id_with_a_slash_and_dots_links_to_its_own_page(tenants: Tenants, week_of_polls: datetime) -> None:
+    tricky = StoreFactory(id="a/../always-up", organization=tenants.alpha)
+    PollFactory(store=tricky, timestamp_utc=week_of_polls - timedelta(minutes=10), status="inactive")
+    report = complete_report(tenants.alpha)
+    alice = logged_in(tenants.alice)
+
+    dashboard = alice.get("/o/alpha/").content.decode()
+    links = re.findall(r'<a class="store-link" href="([^"]+)">a/\.\./always-up</a>', dashboard)
+
+    assert links == [f"/o/alpha/reports/{report.id}/stores/a_2F.._2Falways-up/"]
+    page = alice.get(links[0]).content.decode()
+    assert "<h1>Store a/../always-up</h1>" in page
+    # Its own week (one inactive poll: down all week), not always-up's.
+    assert re.search(r'id="window-3">\s*<th scope="row">last week</th>\s*<td class="number uptime">0.00 h</td>\s*'
+                     r'<td class="number downtime">168.00 h</td>', page)
