@@ -17,6 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from portal import urls as portal_urls
 from reports.models import Report
 from reports.presentation.pages import store_url_segment
+from stores.models import Poll
 from tests.portal.conftest import Tenants, logged_in
 
 pytestmark = [
@@ -97,7 +98,7 @@ def test_another_tenant_gets_the_404_of_a_missing_object(
 
     assert theirs.status_code == absent.status_code == 404
     assert theirs.content == absent.content
-    assert theirs["Content-Type"] == absent["Content-Type"]
+    assert theirs["Content-Type"] == absent["Content-Type"] == "text/html; charset=utf-8"  # a page, not API JSON
     assert b"alpha" not in theirs.content and alpha_report.id.encode() not in theirs.content
     assert logged_in(tenants.outsider).get(others[name]).status_code == 404
 
@@ -186,6 +187,15 @@ class TestRunningAReport:
         assert b'id="too-many-runs"' in refused.content
         assert Report.objects.count() == 3
         assert logged_in(tenants.bob).post(reverse("portal:run", args=["beta"])).status_code == 302  # bob's own budget
+
+    def test_a_run_before_any_poll_is_stored_says_there_is_nothing_to_report(self, tenants: Tenants) -> None:
+        Poll.objects.all().delete()
+
+        response = logged_in(tenants.alice).post(reverse("portal:run", args=["alpha"]), follow=True)
+
+        assert response.redirect_chain == [("/o/alpha/", 302)]
+        assert b"There is no poll data yet" in response.content
+        assert not Report.objects.exists()
 
     def test_a_get_does_not_run_a_report(self, tenants: Tenants, alpha_report: Report) -> None:
         assert logged_in(tenants.alice).get(reverse("portal:run", args=["alpha"])).status_code == 405
