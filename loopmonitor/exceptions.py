@@ -67,13 +67,15 @@ logger = logging.getLogger(__name__)
 
 #: Pages for people in a browser, which keep Django's HTML error pages; every other path is the API.
 BROWSER_PATH_PREFIXES = ("/admin/", "/api-auth/")
+#: The owner portal's pages (``portal.urls``): its home is ``/`` itself, the rest sits under these.
+PORTAL_PATH_PREFIXES = ("/login/", "/logout/", "/o/")
 
 #: Exceptions Django itself answers with a 4xx (then made JSON on API paths), not unexpected errors.
 DJANGO_CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
 
 
 def is_api_path(path: str) -> bool:
-    return not path.startswith(BROWSER_PATH_PREFIXES)
+    return not (path == "/" or path.startswith(BROWSER_PATH_PREFIXES + PORTAL_PATH_PREFIXES))
 
 
 def logged_error_id(what: str, exception: BaseException | None) -> str:

@@ -274,4 +274,11 @@ INGEST_INBOX = os.environ.get("INGEST_INBOX", "")
 INGEST_INBOX_SETTLE_SECONDS = env_int("INGEST_INBOX_SETTLE_SECONDS", 30)
 POLL_RETENTION_DAYS = env_int("POLL_RETENTION_DAYS", 35)
 
-LOGIN_URL = "admin:login"
+
+# --- Owner portal (issue 14): server-rendered pages at / for members, logged in with Django's auth views.
+# The admin keeps its own login page (admin:login); LOGIN_URL is where the portal's pages send a visitor.
+INSTALLED_APPS.append("portal")
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:login"
+# --- end of the owner portal's settings

@@ -1,4 +1,4 @@
-"""Top-level URLs: the admin, the report and ingestion APIs and their OpenAPI schema and docs."""
+"""Top-level URLs: the admin, the report and ingestion APIs and their OpenAPI schema and docs, the owner portal."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,4 +11,6 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("", include("reports.api.urls")),
     path("", include("ingestion.api.urls")),
+    # The owner portal (issue 14): /, /login/, /logout/, /o/<organization>/...
+    path("", include("portal.urls")),
 ]

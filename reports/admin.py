@@ -12,14 +12,13 @@
   report computed it (:mod:`reports.outages`): totals next to the CSV row,
   a day-by-day timeline and the list of outages.
 
-Charts are inline SVG from :mod:`reports.presentation.charts`: no script, nothing
-fetched, so the pages work offline.
+The page contexts are :mod:`reports.presentation.pages`'s, shared with the
+owner portal; charts are inline SVG, no script, nothing fetched, so the pages
+work offline.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -33,45 +32,18 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
-from reports.engine.csv_row import NotAReportCsv, report_row, round_half_up
-from reports.engine.units import WEEK, instant_delta
 from reports.models import Report, ReportShard
-from reports.outages import WindowTotals, store_week_in_report, window_totals
-from reports.presentation.charts import Bar, histogram_svg, week_timeline_svg
 from reports.presentation.durations import duration_text
-from reports.presentation.overview import report_csv_row, report_overview
-from reports.presentation.store_week import outage_records, timeline_days
+from reports.presentation.pages import (
+    report_overview_context,
+    store_id_from_url,
+    store_url_segment,
+    store_week_context,
+)
 from reports.selectors import reports_visible_to
 from stores.admin import StorePageLink, store_page_links
 from stores.models import Store
-
-WORST_STORES = 20
-FIRST_ROWS = 20
-
-
-#: A store id that is nothing but dots would be a ``.`` or ``..`` path segment, which a browser resolves away.
-_DOTS_ONLY = re.compile(r"\.+")
-_QUOTED_DOTS = re.compile(r"(?:_2E)+")
-
-
-def store_url_segment(store_id: str) -> str:
-    """The store id as one path segment, quoted as the admin quotes a primary key (``/`` is ``_2F``, ...).
-
-    ``reverse`` alone percent-encodes but keeps ``/`` and dot segments, so a
-    link to ``a/../b`` led a browser to store ``b``. A dots-only id is
-    written as ``_2E`` per dot; no quoted id looks like that (``_`` is quoted).
-    """
-    if _DOTS_ONLY.fullmatch(store_id):
-        return "_2E" * len(store_id)
-    return quote(store_id)
-
-
-def store_id_from_url(segment: str) -> str:
-    if _QUOTED_DOTS.fullmatch(segment):
-        return "." * (len(segment) // 3)
-    return unquote(segment)
 
 
 def store_page_url(report_id: str, store_id: str) -> str:
@@ -247,40 +219,13 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return super().change_view(request, object_id, form_url, context)
 
     def _overview_context(self, report: Report) -> dict[str, Any]:
-        try:
-            overview = report_overview(report, worst=WORST_STORES, first_rows=FIRST_ROWS)
-        except FileNotFoundError:
-            return {"report_file_gone": True}
-        except NotAReportCsv as error:
-            return {"report_file_unreadable": str(error)}
-        bars = [
-            Bar(
-                f"{bucket.label}",
-                bucket.stores,
-                f"{bucket.stores} stores with weekly uptime {bucket.label} %"
-                + (" (100 % included)" if bucket.high == 100 else ""),
-            )
-            for bucket in overview.buckets
-        ]
-        histogram = histogram_svg(
-            bars,
-            chart_id="uptime-histogram",
-            title="Stores by weekly uptime",
-            description=(
-                f"Histogram of {overview.observed_stores} stores by weekly uptime percentage in buckets of 10 "
-                f"points; {overview.buckets[-1].stores} stores are at 90 % or more. The table below gives each count."
-            ),
-            x_label="weekly uptime (% of observed business hours)",
-            y_label="stores",
-        )
         download = reverse("download_report", args=[report.id])
-        return {
-            "overview": overview,
-            "histogram_svg": mark_safe(histogram),  # noqa: S308 - built and escaped by reports.presentation.charts
-            "worst_stores": [(row, store_page_url(report.id, row.store_id)) for row in overview.worst],
-            "download_url": download,
-            "extended_download_url": f"{download}?columns=extended",
-        }
+        return report_overview_context(
+            report,
+            store_url=lambda store_id: store_page_url(report.id, store_id),
+            download_url=download,
+            extended_download_url=f"{download}?columns=extended",
+        )
 
     def store_view(self, request: HttpRequest, report_id: str, store_id: str) -> HttpResponse:
         """A store's week in a report: totals beside the CSV row, the timeline, the outages."""
@@ -290,93 +235,20 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             raise PermissionDenied
         if report.as_of is None:
             raise Http404("this report has no as_of yet")
-        week = store_week_in_report(report=report, store_id=store_id)
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
+            **store_week_context(report, store_id),
             "opts": self.model._meta,
-            "report": report,
-            "store_id": store_id,
             "title": f"Store {store_id}",
             "subtitle": f"report {report.id}, as of {report.as_of:%Y-%m-%d %H:%M:%S} UTC",
-            "week": week,
             "store_change_url": _store_change_url(store_id),
-            # Local time once the store's zone is known (below); UTC for a store without a row.
-            "now_local": report.as_of,
-            "window_start_local": report.as_of - instant_delta(WEEK),
         }
-        csv_row = None
-        if report.status == Report.Status.COMPLETE:
-            try:
-                csv_row = report_csv_row(report, store_id)
-            except FileNotFoundError:
-                context["report_file_gone"] = True
-            except NotAReportCsv as error:
-                context["report_file_unreadable"] = str(error)
-        if week is not None:
-            days = timeline_days(week)
-            timeline = week_timeline_svg(
-                days,
-                chart_id="store-timeline",
-                title=f"Store {store_id}: the report's week, day by day",
-                description=(
-                    f"One row per local day ({week.zone.key}), midnight to midnight: business hours, up and down "
-                    f"stretches as the report derived them, and each poll as a tick. "
-                    f"{len(week.timeline.outages)} outages; the table below lists each day's numbers."
-                ),
-            )
-            context |= {
-                "days": days,
-                "windows": window_rows(window_totals(week.timeline, week.now_us), csv_row),
-                "outages": outage_records(week),
-                "timeline_svg": mark_safe(timeline),  # noqa: S308 - built and escaped by reports.presentation.charts
-                "now_local": week.local(week.now_us),
-                "window_start_local": week.local(week.now_us - WEEK),
-                "csv_row": csv_row,
-                "csv_matches": csv_row is None or csv_row == report_row(store_id, week.timeline.uptime),
-            }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/reports/report/store_week.html", context)
 
 
 def _store_change_url(store_id: str) -> str:
     return reverse("admin:stores_store_change", args=[quote(store_id)])
-
-
-@dataclass(frozen=True, slots=True)
-class WindowRow:
-    """One window of the store page's totals table, in the CSV's units and rounding."""
-
-    window: str
-    unit: str
-    uptime: str
-    downtime: str
-    csv_uptime: str
-    csv_downtime: str
-    uptime_percent: str
-    outages: int
-    longest_outage: str
-
-
-def window_rows(totals: list[WindowTotals], csv_row: tuple[str, ...] | None) -> list[WindowRow]:
-    """The engine's numbers, rounded as the CSV rounds them, beside the stored CSV's cells."""
-    rows = []
-    for index, window in enumerate(totals):
-        unit = window.window.unit
-        percent = window.uptime_percent
-        rows.append(
-            WindowRow(
-                window=window.window.name.replace("_", " "),
-                unit=unit.symbol,
-                uptime=round_half_up(window.uptime_seconds, unit.seconds),
-                downtime=round_half_up(window.downtime_seconds, unit.seconds),
-                csv_uptime=csv_row[1 + index] if csv_row else "—",
-                csv_downtime=csv_row[4 + index] if csv_row else "—",
-                uptime_percent="—" if percent is None else round_half_up(percent, 1) + " %",
-                outages=window.outages,
-                longest_outage=duration_text(window.longest_outage_seconds) if window.outages else "—",
-            )
-        )
-    return rows
 
 
 def latest_report_store_link(store: Store) -> StorePageLink | None:

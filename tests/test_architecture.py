@@ -16,7 +16,7 @@ from django.conf import settings
 from mypy import api as mypy_api
 
 BASE: Path = settings.BASE_DIR
-PRODUCT = ("organizations", "stores", "ingestion", "reports", "loopmonitor")
+PRODUCT = ("organizations", "stores", "ingestion", "reports", "portal", "loopmonitor")
 ENGINE = BASE / "reports" / "engine"
 
 
@@ -80,8 +80,8 @@ def test_no_product_module_imports_devtools() -> None:
 
 
 @pytest.mark.parametrize("package", PRODUCT)
-def test_presentation_is_imported_only_by_the_api_and_the_admin(package: str) -> None:
-    allowed = ("reports.presentation", "reports.api", "reports.admin")
+def test_presentation_is_imported_only_by_the_api_the_admin_and_the_portal(package: str) -> None:
+    allowed = ("reports.presentation", "reports.api", "reports.admin", "portal")
     found = {
         name: {module for module in imported(path) if module.startswith("reports.presentation")}
         for name, path in modules(package)

@@ -49,7 +49,8 @@ from reports.api.serializers import (
     TriggerReportInput,
     TriggerReportOutput,
 )
-from reports.extended_csv import ExtendedCsvUnavailable, report_extended_csv_file
+from reports.downloads import report_csv_download
+from reports.extended_csv import ExtendedCsvUnavailable
 from reports.fanout.queue import report_trigger
 from reports.fanout.recovery import report_recover
 from reports.models import Report
@@ -102,7 +103,7 @@ COLUMNS_PARAMETER = OpenApiParameter(
 
 def csv_response(report: Report, *, extended: bool = False) -> FileResponse:
     try:
-        handle = report_extended_csv_file(report) if extended else report.csv_file.open("rb")
+        return report_csv_download(report, extended=extended)
     except ExtendedCsvUnavailable as error:
         raise ReportDataChangedConflict(f"the extended CSV cannot be computed: {error}; trigger a new report") from None
     except FileNotFoundError:
@@ -110,10 +111,6 @@ def csv_response(report: Report, *, extended: bool = False) -> FileResponse:
             f"the CSV of report {report.id} is no longer stored (cleaned up, or this server does not share "
             "the workers' MEDIA_ROOT); trigger a new report"
         ) from None
-    filename = f"report-{report.id}-extended.csv" if extended else f"report-{report.id}.csv"
-    response = FileResponse(handle, as_attachment=True, filename=filename, content_type="text/csv")
-    response["X-Report-Status"] = "Complete"
-    return response
 
 
 class CsvOrJsonNegotiation(DefaultContentNegotiation):

@@ -71,6 +71,18 @@ NON_ADMIN_ROUTES = {
     "^ingest/runs/(?P<run_id>[0-9]{1,18})/?$",
     "^ingest/runs/(?P<run_id>[0-9]{1,18})/rejects/?$",
     *(f"^ingest/{kind}/?$" for kind in INGEST_KINDS),
+    # The owner portal: its access rules are tests/portal/test_access_rules.py's.
+    "",
+    "login/",
+    "logout/",
+    "o/<slug:slug>/",
+    "o/<slug:slug>/run/",
+    "o/<slug:slug>/reports/",
+    "o/<slug:slug>/reports/<str:report_id>/",
+    "o/<slug:slug>/reports/<str:report_id>/status/",
+    "o/<slug:slug>/reports/<str:report_id>/csv/",
+    "o/<slug:slug>/reports/<str:report_id>/extended-csv/",
+    "o/<slug:slug>/reports/<str:report_id>/stores/<str:store_id>/",
 }
 
 
