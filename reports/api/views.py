@@ -16,7 +16,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotAcceptable, NotFound, ParseError
+from rest_framework.exceptions import APIException, NotAcceptable, NotFound, ParseError, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
@@ -34,9 +34,10 @@ from reports.api.serializers import (
     TriggerReportOutput,
 )
 from reports.extended_csv import ExtendedCsvUnavailable, report_extended_csv_file
-from reports.fanout.queue import report_trigger
+from reports.fanout.queue import report_trigger, report_trigger_period
 from reports.fanout.recovery import report_recover
 from reports.models import Report
+from reports.period_services import BadPeriod
 from reports.services import NoPollsError
 
 API_STATUS = {
@@ -90,7 +91,14 @@ COLUMNS_PARAMETER = OpenApiParameter(
 )
 
 
+class NoExtendedColumns(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "no_extended_columns"
+
+
 def csv_response(report: Report, *, extended: bool = False) -> FileResponse:
+    if extended and report.is_period:
+        raise NoExtendedColumns("columns=extended is for fixed reports; a period report's CSV has all its columns")
     try:
         handle = report_extended_csv_file(report) if extended else report.csv_file.open("rb")
     except ExtendedCsvUnavailable as error:
@@ -144,6 +152,24 @@ def refuse_oversized_body(request: Request) -> None:
         raise body_too_large()
 
 
+def trigger_period_report(data: Mapping[str, Any], user: User | None) -> Report:
+    """A period report from the trigger's validated input; a period it cannot measure is a 400.
+
+    Fleet report only here: ``organization`` is left to the organizations' trigger rules.
+    """
+    try:
+        return report_trigger_period(
+            as_of=data.get("as_of"),
+            start=data.get("start"),
+            end=data.get("end"),
+            name=data.get("period"),
+            sla_target=data.get("sla_target"),
+            requested_by=user,
+        )
+    except BadPeriod as error:
+        raise ValidationError({"period": [str(error)]}) from None
+
+
 class TriggerReportView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "trigger_report"
@@ -158,7 +184,7 @@ class TriggerReportView(APIView):
         request=TriggerReportInput,
         responses={
             202: TriggerReportOutput,
-            400: OpenApiResponse(description="bad as_of"),
+            400: OpenApiResponse(description="bad as_of, start, end, period or sla_target"),
             409: OpenApiResponse(description="no polls yet"),
             413: OpenApiResponse(description="body larger than DATA_UPLOAD_MAX_MEMORY_SIZE"),
         },
@@ -168,9 +194,12 @@ class TriggerReportView(APIView):
         # `as_of` may come in the body (JSON or form) or, for convenience, the query string.
         payload = TriggerReportInput(data=request.data or request.query_params)
         payload.is_valid(raise_exception=True)
+        user = request.user if isinstance(request.user, User) else None
         try:
-            user = request.user if isinstance(request.user, User) else None
-            report = report_trigger(as_of=payload.validated_data.get("as_of"), requested_by=user)
+            if payload.is_period:
+                report = trigger_period_report(payload.validated_data, user)
+            else:
+                report = report_trigger(as_of=payload.validated_data.get("as_of"), requested_by=user)
         except NoPollsError as error:
             raise NoPolls(str(error)) from None
         return Response(
@@ -218,11 +247,19 @@ class GetReportView(APIView):
             body |= {
                 "download_url": download_url(request, report.id),
                 "as_of": report.as_of,
+                **report_kind_fields(report),
                 "rows": report.rows,
                 "started_at": report.started_at,
                 "finished_at": report.finished_at,
             }
         return Response(ReportStatusOutput(instance=body).data)
+
+
+def report_kind_fields(report: Report) -> dict[str, Any]:
+    """``kind``, and for a period report its ``start``, ``end`` and ``sla_target`` (null: no SLA columns)."""
+    if not report.is_period:
+        return {"kind": report.kind}
+    return {"kind": report.kind, "start": report.start, "end": report.end, "sla_target": report.sla_target}
 
 
 class DownloadReportView(APIView):

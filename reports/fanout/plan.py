@@ -20,7 +20,7 @@ from reports.fanout import queue
 from reports.fanout.assembly import report_assemble
 from reports.fanout.claims import abandoned_plan, heartbeat, heartbeat_interval, lease, report_fail
 from reports.models import Report, ReportShard
-from reports.selectors import reported_store_ids
+from reports.period_selectors import report_store_ids
 from reports.snapshot import planned_shard_inputs
 from stores.models import Poll
 
@@ -153,7 +153,7 @@ def _write_shards(report: Report, reader: str) -> bool:
     assert report.as_of is not None
     this_plan = _unfinished_plan(report)
     last_poll = Poll.objects.using(reader).order_by("-id").values_list("id", flat=True).first()
-    store_ids = reported_store_ids(report.as_of, organization_id=report.organization_id, using=reader)
+    store_ids = report_store_ids(report, using=reader)  # a period report's stores are those polled in its period
     report.max_poll_id = last_poll or 0
     report.stores_total = len(store_ids)
     report.shards_total = -(-len(store_ids) // settings.REPORT_SHARD_SIZE)
