@@ -87,7 +87,7 @@ def wants_extended_columns(request: Request) -> bool:
 
 
 COLUMNS_PARAMETER = OpenApiParameter(
-    "columns", OpenApiTypes.STR, enum=["default", "extended"], description="`extended`: the CSV with 9 more columns"
+    "columns", OpenApiTypes.STR, enum=["default", "extended"], description="`extended`: the CSV with 12 more columns (fixed reports)"
 )
 
 
@@ -256,9 +256,12 @@ class GetReportView(APIView):
 
 
 def report_kind_fields(report: Report) -> dict[str, Any]:
-    """``kind``, and for a period report its ``start``, ``end`` and ``sla_target`` (null: no SLA columns)."""
+    """A period report's ``kind``, ``start``, ``end`` and ``sla_target`` (null: no SLA columns).
+
+    Nothing for a fixed report: its answer stays exactly what it was before period reports.
+    """
     if not report.is_period:
-        return {"kind": report.kind}
+        return {}
     return {"kind": report.kind, "start": report.start, "end": report.end, "sla_target": report.sla_target}
 
 

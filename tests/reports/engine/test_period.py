@@ -240,21 +240,66 @@ def test_a_period_is_at_most_93_days_and_not_empty() -> None:
 @pytest.mark.parametrize(
     ("name", "now", "zone", "expected"),
     [
-        ("last_7_days", datetime(2023, 3, 15, 12, tzinfo=UTC), "UTC", ("2023-03-08T12:00:00+00:00", "2023-03-15T12:00:00+00:00")),
-        ("last_30_days", datetime(2023, 3, 15, 12, tzinfo=UTC), "UTC", ("2023-02-13T12:00:00+00:00", "2023-03-15T12:00:00+00:00")),
+        (
+            "last_7_days",
+            datetime(2023, 3, 15, 12, tzinfo=UTC),
+            "UTC",
+            ("2023-03-08T12:00:00+00:00", "2023-03-15T12:00:00+00:00"),
+        ),
+        (
+            "last_30_days",
+            datetime(2023, 3, 15, 12, tzinfo=UTC),
+            "UTC",
+            ("2023-02-13T12:00:00+00:00", "2023-03-15T12:00:00+00:00"),
+        ),
         # Wednesday 2023-03-15: the previous week is Monday 03-06 to Monday 03-13.
-        ("previous_week", datetime(2023, 3, 15, 12, tzinfo=UTC), "UTC", ("2023-03-06T00:00:00+00:00", "2023-03-13T00:00:00+00:00")),
+        (
+            "previous_week",
+            datetime(2023, 3, 15, 12, tzinfo=UTC),
+            "UTC",
+            ("2023-03-06T00:00:00+00:00", "2023-03-13T00:00:00+00:00"),
+        ),
         # On a Monday the current week has just begun.
-        ("previous_week", datetime(2023, 3, 13, 0, tzinfo=UTC), "UTC", ("2023-03-06T00:00:00+00:00", "2023-03-13T00:00:00+00:00")),
-        ("previous_month", datetime(2023, 3, 15, 12, tzinfo=UTC), "UTC", ("2023-02-01T00:00:00+00:00", "2023-03-01T00:00:00+00:00")),
-        ("previous_month", datetime(2023, 1, 5, tzinfo=UTC), "UTC", ("2022-12-01T00:00:00+00:00", "2023-01-01T00:00:00+00:00")),
+        (
+            "previous_week",
+            datetime(2023, 3, 13, 0, tzinfo=UTC),
+            "UTC",
+            ("2023-03-06T00:00:00+00:00", "2023-03-13T00:00:00+00:00"),
+        ),
+        (
+            "previous_month",
+            datetime(2023, 3, 15, 12, tzinfo=UTC),
+            "UTC",
+            ("2023-02-01T00:00:00+00:00", "2023-03-01T00:00:00+00:00"),
+        ),
+        (
+            "previous_month",
+            datetime(2023, 1, 5, tzinfo=UTC),
+            "UTC",
+            ("2022-12-01T00:00:00+00:00", "2023-01-01T00:00:00+00:00"),
+        ),
         # In New York, March 2023 has its spring change: the month is 743 real hours.
-        ("previous_month", datetime(2023, 4, 2, tzinfo=UTC), "America/New_York", ("2023-03-01T05:00:00+00:00", "2023-04-01T04:00:00+00:00")),
+        (
+            "previous_month",
+            datetime(2023, 4, 2, tzinfo=UTC),
+            "America/New_York",
+            ("2023-03-01T05:00:00+00:00", "2023-04-01T04:00:00+00:00"),
+        ),
         # 2023-03-01 02:00 UTC is still February in New York.
-        ("month_to_date", datetime(2023, 3, 1, 2, tzinfo=UTC), "America/New_York", ("2023-02-01T05:00:00+00:00", "2023-03-01T02:00:00+00:00")),
-        ("month_to_date", datetime(2023, 3, 15, 12, tzinfo=UTC), "Asia/Tokyo", ("2023-02-28T15:00:00+00:00", "2023-03-15T12:00:00+00:00")),
+        (
+            "month_to_date",
+            datetime(2023, 3, 1, 2, tzinfo=UTC),
+            "America/New_York",
+            ("2023-02-01T05:00:00+00:00", "2023-03-01T02:00:00+00:00"),
+        ),
+        (
+            "month_to_date",
+            datetime(2023, 3, 15, 12, tzinfo=UTC),
+            "Asia/Tokyo",
+            ("2023-02-28T15:00:00+00:00", "2023-03-15T12:00:00+00:00"),
+        ),
     ],
-)  # fmt: skip
+)
 def test_named_periods_are_counted_in_the_zone_given(
     name: str, now: datetime, zone: str, expected: tuple[str, str]
 ) -> None:
