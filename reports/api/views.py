@@ -87,7 +87,7 @@ def wants_extended_columns(request: Request) -> bool:
 
 
 COLUMNS_PARAMETER = OpenApiParameter(
-    "columns", OpenApiTypes.STR, enum=["default", "extended"], description="`extended`: the CSV with 12 more columns (fixed reports)"
+    "columns", OpenApiTypes.STR, enum=["default", "extended"], description="`extended`: 12 more columns (fixed reports)"
 )
 
 

@@ -217,3 +217,17 @@ def test_build_report_without_sla_writes_no_sla_columns(week_of_polls: datetime,
 def test_build_report_refuses_a_bad_period(week_of_polls: datetime, args: list[str], message: str) -> None:
     with pytest.raises(CommandError, match=message):
         call_command("build_report", *args, stderr=io.StringIO())
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+@pytest.mark.usefixtures("q_sync")
+def test_a_period_report_has_no_extended_columns_and_says_so_in_json(
+    api_client: APIClient, week_of_polls: datetime
+) -> None:
+    report_id = api_client.post("/trigger_report", {"period": "last_7_days"}, format="json").json()["report_id"]
+
+    response = api_client.get("/get_report", {"report_id": report_id, "columns": "extended"})
+
+    assert response.status_code == 400
+    assert "fixed reports" in response.json()["detail"]
+    assert not Report.objects.get(id=report_id).extended_csv_file
