@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -26,13 +27,20 @@ from loopmonitor.sequences import chunked
 from organizations.models import Organization
 from reports.engine.calendar_periods import PeriodName, calendar_period
 from reports.engine.csv_row import HEADER
-from reports.engine.period import LONGEST_PERIOD, business_intervals_for_period, period_numbers
+from reports.engine.period import (
+    LONGEST_PERIOD,
+    PeriodNumbers,
+    business_intervals_for_period,
+    period_numbers,
+    period_outage_spans,
+)
 from reports.engine.period_csv import period_header, period_row
 from reports.engine.units import instant_delta, to_instant
 from reports.models import Report
-from reports.period_selectors import period_reported_store_ids, period_store_inputs
+from reports.period_selectors import period_reported_store_ids, period_store_inputs, period_store_polls
 from reports.selectors import StoreInputs
 from reports.services import ProgressSink, ReportSummary, consistent_read, report_now, report_rows, zone
+from reports.snapshot import planned_hours, report_is_planned
 from stores.rules import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT
 
 LONGEST_PERIOD_DAYS = instant_delta(LONGEST_PERIOD).days
@@ -160,3 +168,43 @@ def report_write_period_csv(
             if on_progress is not None:
                 on_progress(rows, len(store_ids))
     return ReportSummary(now=period.end, rows=rows, seconds=time.perf_counter() - started)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodStore:
+    """One store's period as a period report computed it: its numbers and its outages (microsecond spans)."""
+
+    store_id: str
+    zone: ZoneInfo
+    numbers: PeriodNumbers
+    outages: list[tuple[Fraction, Fraction]]
+
+
+def period_store_in_report(*, report: Report, store_id: str) -> PeriodStore | None:
+    """The store's period from ``report``'s snapshot (its planned hours and zone, only the polls it read).
+
+    ``None`` when the store has no row in the report. A report not planned yet reads the current database.
+    """
+    assert report.start is not None and report.end is not None
+    inputs: StoreInputs | None = None
+    with consistent_read():
+        if report_is_planned(report):
+            for planned in report.planned_shards().values_list("inputs", flat=True).iterator(chunk_size=1):
+                entry = next((entry for entry in planned if entry[0] == store_id), None)
+                if entry is not None:
+                    polls = period_store_polls(report.start, report.end, [store_id], max_poll_id=report.max_poll_id)
+                    inputs = StoreInputs(store_id, entry[1], planned_hours(entry[2]), polls[store_id])
+                    break
+        elif store_id in period_reported_store_ids(report.start, report.end, organization_id=report.organization_id):
+            [inputs] = period_store_inputs(report.start, report.end, [store_id])
+    if inputs is None:
+        return None
+    start_us, end_us = to_instant(report.start), to_instant(report.end)
+    store_zone = zone(inputs.timezone)
+    business = business_intervals_for_period(inputs.hours, store_zone, start_us, end_us)
+    return PeriodStore(
+        store_id=store_id,
+        zone=store_zone,
+        numbers=period_numbers(inputs.polls, business, start_us, end_us),
+        outages=period_outage_spans(inputs.polls, business, start_us, end_us),
+    )

@@ -291,3 +291,15 @@ def no_data_by_window(observations: Observations, business: Sequence[Interval], 
         )
         for window in WINDOWS
     }
+
+
+def period_outage_spans(
+    polls: Sequence[Poll], business: Sequence[Interval], start: Instant, end: Instant
+) -> list[tuple[Fraction, Fraction]]:
+    """Rule 10 as spans: each outage's ``(start, end)`` in microseconds (maybe a half), in time order.
+
+    The same stretches :func:`period_numbers` measures, so the spans' lengths are its ``outages``.
+    """
+    observations = observations_in_period(polls, business, start, end)
+    stretches = stretches_in_business(business, status_segments(observations), start, end)
+    return [(Fraction(lo, 2), Fraction(hi, 2)) for lo, hi, active in stretches if not active]

@@ -18,6 +18,7 @@ from reports.engine.period import (
     observations_in_period,
     period_is_valid,
     period_numbers,
+    period_outage_spans,
 )
 from reports.engine.period_csv import period_header, period_row, round_half_away_from_zero
 from reports.engine.units import LAST_DAY, LAST_HOUR, LAST_WEEK, to_instant
@@ -305,3 +306,12 @@ def test_named_periods_are_counted_in_the_zone_given(
 ) -> None:
     start, end = calendar_period(name, now, ZoneInfo(zone))  # type: ignore[arg-type]
     assert (start.isoformat(), end.isoformat()) == expected
+
+
+def test_outage_spans_are_the_outages_measured() -> None:
+    day2 = DAY + timedelta(days=1)
+    hours = every_day(time(9), time(17))
+    polls = [poll(at(16), False), poll(at(10, day=day2), False), poll(at(12, day=day2), True)]
+    start, end = at(12), at(0, day=DAY + timedelta(days=2))
+    spans = period_outage_spans(polls, business_intervals_for_period(hours, UTC_ZONE, start, end), start, end)
+    assert spans == [(at(12), at(17)), (at(9, day=day2), at(11, day=day2))]
