@@ -15,8 +15,7 @@ from django.db.models import Exists, OuterRef
 
 from reports.engine.intervals import HoursRow
 from reports.engine.intervals import Poll as PollPoint
-from reports.models import Report
-from reports.selectors import EpochMicroseconds, StoreInputs, reported_store_ids, store_schedules
+from reports.selectors import EpochMicroseconds, StoreInputs, store_schedules
 from stores.models import Poll, PollStatus, Store
 
 
@@ -34,15 +33,6 @@ def period_reported_store_ids(
     if organization_id is not None:
         stores = stores.filter(organization_id=organization_id)
     return list(stores.order_by("id").values_list("id", flat=True))
-
-
-def report_store_ids(report: Report, *, using: str = DEFAULT_DB_ALIAS) -> list[str]:
-    """The stores that get a row in ``report``, whatever its kind: what its plan cuts into shards."""
-    assert report.as_of is not None
-    if report.is_period:
-        assert report.start is not None and report.end is not None
-        return period_reported_store_ids(report.start, report.end, organization_id=report.organization_id, using=using)
-    return reported_store_ids(report.as_of, organization_id=report.organization_id, using=using)
 
 
 def period_store_polls(

@@ -1,9 +1,10 @@
 """Period reports: resolving what was asked for, creating the report, and the engine between database and CSV.
 
 The fan-out (:mod:`reports.fanout`) runs period reports with the same plan →
-shards → assembly machinery as fixed ones; the three places that differ by
-kind ask this module: which stores get a row (:func:`reports.period_selectors.report_store_ids`),
-a shard's rows (:func:`report_rows_of`) and the header (:func:`report_header`).
+shards → assembly machinery as fixed ones; of the three places that differ
+by kind, the plan picks which stores get a row
+(:func:`reports.period_selectors.period_reported_store_ids`), and a shard's
+rows (:func:`report_rows_of`) and the header (:func:`report_header`) come from here.
 ``build_report --start --end`` runs :func:`report_write_period_csv` in one
 process, writing rows the same way, so its file is byte for byte the workers'.
 """
