@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class IngestionConfig(AppConfig):
-    default_auto_field = "django.db.models.BigAutoField"
-    name = "ingestion"
+    default_auto_field = 'django.db.models.BigAutoField'
+    name = 'ingestion'

@@ -137,7 +137,9 @@ def report_create(
 def reports_delete_older_than(*, days: int) -> int:
     """Delete finished reports created more than ``days`` ago, files first; returns how many."""
     cutoff = timezone.now() - timedelta(days=days)
-    old = Report.objects.filter(created_at__lt=cutoff, status__in=[Report.Status.COMPLETE, Report.Status.FAILED])
+    old = Report.objects.filter(
+        created_at__lt=cutoff, status__in=[Report.Status.COMPLETE, Report.Status.FAILED]
+    )
     deleted = 0
     for report in old.iterator():
         for stored in (report.csv_file, report.extended_csv_file):

@@ -20,7 +20,9 @@ def reload_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     importlib.reload(module)
 
 
-@pytest.mark.parametrize(("command", "kept_seconds"), [("qcluster", 60), ("runserver", 0), ("serve", 0), ("ingest", 0)])
+@pytest.mark.parametrize(
+    ("command", "kept_seconds"), [("qcluster", 60), ("runserver", 0), ("serve", 0), ("ingest", 0)]
+)
 def test_only_a_worker_process_keeps_its_database_connection(
     reload_settings: ModuleType, monkeypatch: pytest.MonkeyPatch, command: str, kept_seconds: int
 ) -> None:

@@ -311,7 +311,9 @@ def test_nul_bytes_after_good_rows_make_the_whole_file_bad(tmp_path: Path, store
 
 def test_invalid_utf8_in_an_hours_file_is_a_bad_file(tmp_path: Path, stored_before: None) -> None:
     path = tmp_path / "hours.csv"
-    path.write_bytes(b"store_id,day,start_time_local,end_time_local\n2,0,09:00,17:00\n" + b"3\xe9,0,09:00,17:00\n")
+    path.write_bytes(
+        b"store_id,day,start_time_local,end_time_local\n2,0,09:00,17:00\n" + b"3\xe9,0,09:00,17:00\n"
+    )
 
     with pytest.raises(BadInputFile, match="not a UTF-8 text file"):
         hours_ingest(path=path)

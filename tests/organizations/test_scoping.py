@@ -63,10 +63,8 @@ def test_staff_see_every_store_and_report_the_fleet_report_included(alpha: Organ
 def test_a_fleet_report_and_another_tenants_report_are_invisible_to_a_member(
     alpha: Organization, beta: Organization
 ) -> None:
-    fleet, own, other = (
-        Report.objects.create(),
-        Report.objects.create(organization=alpha),
-        Report.objects.create(organization=beta),
+    fleet, own, other = Report.objects.create(), Report.objects.create(organization=alpha), Report.objects.create(
+        organization=beta
     )
 
     visible = set(reports_visible_to(member("alice", alpha)).values_list("id", flat=True))
