@@ -131,13 +131,16 @@ def fresh_database(database_url: str) -> None:
     manage(["migrate", "--no-input", "-v0"], database_url=database_url)
 
 
-def dataset(scale: float, seed: int, directory: Path | None) -> Path:
-    """A generated dataset at ``scale``, reused from ``var/bench/`` when already there."""
-    target = directory or settings.VAR_DIR / "bench" / f"scale-{scale:g}-seed-{seed}"
+def dataset(scale: float, seed: int, directory: Path | None, *, days: int | None = None) -> Path:
+    """A generated dataset at ``scale`` (over ``days`` days, default the real week), reused from ``var/bench/``."""
+    span = "" if days is None else f"-days-{days}"
+    target = directory or settings.VAR_DIR / "bench" / f"scale-{scale:g}-seed-{seed}{span}"
     if not (target / "store_status.csv").exists():
         from devtools.generator import generate_dataset
 
-        generate_dataset(out_dir=target, scale=scale, seed=seed, sample_dir=settings.BASE_DIR / "data" / "sample")
+        generate_dataset(
+            out_dir=target, scale=scale, seed=seed, sample_dir=settings.BASE_DIR / "data" / "sample", days=days
+        )
     return target
 
 

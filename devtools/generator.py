@@ -85,6 +85,21 @@ TIMEZONES_HEADER = ("store_id", "timezone_str")
 #: 187 whole hours end at 19:00, close enough and without a ragged last hour.
 FIRST_POLL_HOUR = datetime(2023, 1, 18, tzinfo=UTC)
 POLL_HOURS = 187
+LAST_POLL_HOUR_END = FIRST_POLL_HOUR + timedelta(hours=POLL_HOURS)
+
+
+def poll_span(days: int | None) -> tuple[datetime, int]:
+    """The first hour and the number of hours polled: the real week, or ``days`` days ending where it ends.
+
+    Longer data sets (``generate_data --days 30``, ``--days 93``) end at the same hour
+    as the real polls, so a report's default ``now`` is as close to the real one.
+    """
+    if days is None:
+        return FIRST_POLL_HOUR, POLL_HOURS
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days!r}")
+    return LAST_POLL_HOUR_END - timedelta(days=days), 24 * days
+
 
 #: Mean polls per store-hour in the real file (about 1.8M polls for about
 #: 13.6k stores over 187 hours).
@@ -164,6 +179,7 @@ def generate_dataset(
     seed: int = 0,
     sample_dir: Path,
     progress: Callable[[int], None] | None = None,
+    days: int | None = None,
 ) -> GeneratedCounts:
     """Write ``store_status.csv``, ``menu_hours.csv`` and ``timezones.csv``
     into ``out_dir`` (created if missing) and return what was written.
@@ -172,13 +188,15 @@ def generate_dataset(
     The store count is ``round(real stores * scale)`` (at least 1), where the
     real stores are the union of the ids in those two files. ``progress``, if
     given, is called after each generated hour with the number of poll rows
-    written so far.
+    written so far. ``days``: polls over that many days ending where the real
+    ones end (:func:`poll_span`) instead of the real week.
 
     Each file is written under a temporary name and renamed when complete,
     so an interrupted run never leaves a truncated file that looks finished.
     """
     if not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale!r}")
+    first_hour, hours = poll_span(days)
     hours_by_store, hours_in_file_order = _read_hours(sample_dir / HOURS_FILE)
     zone_by_store, zone_order = _read_timezones(sample_dir / TIMEZONES_FILE)
     real_ids = sorted(set(hours_by_store) | set(zone_by_store), key=int)
@@ -223,7 +241,7 @@ def generate_dataset(
     tmp = _tmp_path(polls_path)
     with tmp.open("w", encoding="utf-8", newline="", buffering=_WRITE_BUFFER) as out:
         out.write(",".join(POLLS_HEADER) + "\n")
-        polls = _write_polls(out, store_ids, seed=seed, progress=progress)
+        polls = _write_polls(out, store_ids, seed=seed, progress=progress, first_hour=first_hour, hours=hours)
     os.replace(tmp, polls_path)
     return GeneratedCounts(stores=len(store_ids), polls=polls, hours_rows=hours_count, timezone_rows=zone_count)
 
@@ -316,7 +334,15 @@ def _extra_stores(
     return list(zip(ids, templates, strict=True))
 
 
-def _write_polls(out: TextIO, store_ids: Sequence[str], *, seed: int, progress: Callable[[int], None] | None) -> int:
+def _write_polls(
+    out: TextIO,
+    store_ids: Sequence[str],
+    *,
+    seed: int,
+    progress: Callable[[int], None] | None,
+    first_hour: datetime = FIRST_POLL_HOUR,
+    hours: int = POLL_HOURS,
+) -> int:
     """Generate and write the polls of all stores, hour by hour; return the
     number of rows.
 
@@ -342,7 +368,7 @@ def _write_polls(out: TextIO, store_ids: Sequence[str], *, seed: int, progress: 
     log_stay: list[tuple[float, float]] = []  # log(1 - 1/mean run) for (active, inactive) runs
     state: list[int] = []  # 0 active, 1 inactive
     until: list[int] = []  # first hour of the next run
-    buckets: list[list[int]] = [[] for _ in range(POLL_HOURS)]
+    buckets: list[list[int]] = [[] for _ in range(hours)]
 
     def run_length(log_q: float) -> int:
         # Geometric on 1, 2, ...: 1 + floor(log(U) / log(q)), U in (0, 1].
@@ -361,7 +387,7 @@ def _write_polls(out: TextIO, store_ids: Sequence[str], *, seed: int, progress: 
         state.append(s)
         until.append(run_length(stays[s]))
         first = run_length(log_skip[i]) - 1
-        if first < POLL_HOURS:
+        if first < hours:
             buckets[first].append(i)
 
     id_prefix = [sid + "," for sid in store_ids]
@@ -387,10 +413,10 @@ def _write_polls(out: TextIO, store_ids: Sequence[str], *, seed: int, progress: 
         return int(late_scale * (u - early_share))
 
     written = 0
-    for hour in range(POLL_HOURS):
+    for hour in range(hours):
         bucket = buckets[hour]
         buckets[hour] = []
-        prefix = (FIRST_POLL_HOUR + timedelta(hours=hour)).strftime("%Y-%m-%d %H:")
+        prefix = (first_hour + timedelta(hours=hour)).strftime("%Y-%m-%d %H:")
         # Parallel lists, sorted by index: much cheaper than sorting tuples.
         offsets: list[int] = []
         lines: list[str] = []
@@ -417,7 +443,7 @@ def _write_polls(out: TextIO, store_ids: Sequence[str], *, seed: int, progress: 
             # Next polled hour: a geometric gap (run_length, inlined: this
             # line runs once per poll).
             nxt = hour + 1 + int(log(1.0 - rnd()) / log_skip[i])
-            if nxt < POLL_HOURS:
+            if nxt < hours:
                 buckets[nxt].append(i)
         order = sorted(range(len(offsets)), key=offsets.__getitem__)
         out.write("".join([lines[j] for j in order]))

@@ -32,7 +32,9 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
+from reports.engine.period_csv import NotAPeriodCsv
 from reports.models import Report, ReportShard
 from reports.presentation.durations import duration_text
 from reports.presentation.pages import (
@@ -41,6 +43,7 @@ from reports.presentation.pages import (
     store_url_segment,
     store_week_context,
 )
+from reports.presentation.period_report import period_report_page, period_store_page
 from reports.selectors import reports_visible_to
 from stores.admin import StorePageLink, store_page_links
 from stores.models import Store
@@ -103,6 +106,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "id",
         "organization",
         "status",
+        "kind",
         "as_of_shown",
         "created",
         "started",
@@ -112,14 +116,32 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "progress_shown",
         "download",
     )
-    list_filter = ("status", ("organization", admin.RelatedOnlyFieldListFilter))
+    list_filter = ("status", "kind", ("organization", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=id",)
     search_help_text = "Exact report id."
     list_select_related = ("requested_by", "organization")
     inlines = (ReportShardInline,)
     change_form_template = "admin/reports/report/change_form.html"
     fieldsets = (
-        (None, {"fields": ("id", "organization", "status", "as_of", "requested_by", "rows", "download", "error")}),
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "organization",
+                    "status",
+                    "kind",
+                    "as_of",
+                    "start",
+                    "end",
+                    "sla_target",
+                    "requested_by",
+                    "rows",
+                    "download",
+                    "error",
+                )
+            },
+        ),
         ("Run", {"fields": ("created_at", "started_at", "finished_at", "duration", "progress_shown")}),
         (
             "Fan-out",
@@ -133,6 +155,10 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "id",
         "organization",
         "status",
+        "kind",
+        "start",
+        "end",
+        "sla_target",
         "as_of",
         "requested_by",
         "rows",
@@ -199,6 +225,8 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if report.status != Report.Status.COMPLETE:
             return "—"
         url = reverse("download_report", args=[report.id])
+        if report.is_period:
+            return format_html('<a href="{}">download</a>', url)
         return format_html('<a href="{}">download</a> · <a href="{}?columns=extended">extended</a>', url, url)
 
     def get_urls(self) -> list[URLPattern]:
@@ -215,8 +243,22 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         context = dict(extra_context or {})
         report = self.get_object(request, unquote(object_id))
         if report is not None and report.status == Report.Status.COMPLETE:
-            context |= self._overview_context(report)
+            context |= self._period_context(report) if report.is_period else self._overview_context(report)
         return super().change_view(request, object_id, form_url, context)
+
+    def _period_context(self, report: Report) -> dict[str, Any]:
+        """A period report's page (:func:`reports.presentation.period_report.period_report_page`)."""
+        try:
+            page = period_report_page(report, store_url=lambda store_id: store_page_url(report.id, store_id))
+        except FileNotFoundError:
+            return {"report_file_gone": True}
+        except NotAPeriodCsv as error:
+            return {"report_file_unreadable": str(error)}
+        return {
+            "period_page": page,
+            "coverage_svg": mark_safe(page.coverage_svg),  # noqa: S308 - built and escaped by reports.presentation.charts
+            "download_url": reverse("download_report", args=[report.id]),
+        }
 
     def _overview_context(self, report: Report) -> dict[str, Any]:
         download = reverse("download_report", args=[report.id])
@@ -235,6 +277,8 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             raise PermissionDenied
         if report.as_of is None:
             raise Http404("this report has no as_of yet")
+        if report.is_period:
+            return self._period_store_view(request, report, store_id)
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
             **store_week_context(report, store_id),
@@ -245,6 +289,21 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/reports/report/store_week.html", context)
+
+    def _period_store_view(self, request: HttpRequest, report: Report, store_id: str) -> HttpResponse:
+        """A store's outages over a period report's period."""
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "report": report,
+            "store_id": store_id,
+            "title": f"Store {store_id}",
+            "subtitle": f"report {report.id}, {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC",
+            "store_page": period_store_page(report, store_id),
+            "store_change_url": _store_change_url(store_id),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/reports/report/period_store.html", context)
 
 
 def _store_change_url(store_id: str) -> str:

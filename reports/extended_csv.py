@@ -1,4 +1,4 @@
-"""The extended CSV of a report: the report's columns, then uptime %, outage count and longest outage per window.
+"""The extended CSV of a report: the report's columns, then uptime %, outages, longest outage and no data per window.
 
 Asked for with ``?columns=extended``; the default CSV is untouched (it is the
 stored file, byte for byte what ``build_report`` writes).
@@ -36,6 +36,10 @@ report.
   the window (so the parts add up to the window's downtime); minutes for the
   last hour, hours for the day and week, as the downtime columns; ``0.00``
   with no outage.
+* ``no_data_last_*``: business time in the window further than R = 1 h from
+  every observation of the week (SEMANTICS v2, "Coverage"; rule 9 of
+  :mod:`reports.engine.period`): minutes for the last hour, hours for the day
+  and week. Beside uptime and downtime, never subtracted from them.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ from django.core.files import File
 from django_q.tasks import async_task
 
 from reports.engine.csv_row import HEADER, NotAReportCsv, read_report_csv, report_row, round_half_up
-from reports.engine.units import WINDOWS, Instant, to_instant
+from reports.engine.period import no_data_by_window
+from reports.engine.units import WINDOWS, Instant, Window, to_instant
 from reports.models import Report
 from reports.outages import WindowTotals, store_week, window_totals
 from reports.services import consistent_read
@@ -64,6 +69,7 @@ EXTENDED_HEADER = (
     *(f"uptime_percent_{window.name}" for window in WINDOWS),
     *(f"outages_{window.name}" for window in WINDOWS),
     *(f"longest_outage_{window.name}" for window in WINDOWS),
+    *(f"no_data_{window.name}" for window in WINDOWS),
 )
 logger = logging.getLogger(__name__)
 
@@ -81,12 +87,13 @@ def _percent(totals: WindowTotals) -> str:
     return "" if percent is None else round_half_up(Fraction(percent), 1)
 
 
-def extended_columns(totals: list[WindowTotals]) -> tuple[str, ...]:
-    """The nine extra cells of one row, in :data:`EXTENDED_HEADER` order."""
+def extended_columns(totals: list[WindowTotals], no_data: dict[Window, Fraction]) -> tuple[str, ...]:
+    """The twelve extra cells of one row, in :data:`EXTENDED_HEADER` order."""
     return (
         *(_percent(window) for window in totals),
         *(str(window.outages) for window in totals),
         *(round_half_up(window.longest_outage_seconds, window.window.unit.seconds) for window in totals),
+        *(round_half_up(no_data[window], window.unit.seconds) for window in WINDOWS),
     )
 
 
@@ -95,7 +102,11 @@ def _extended_rows(report: Report, now_us: Instant) -> Iterator[tuple[tuple[str,
     assert report.as_of is not None
     for inputs in report_store_inputs(report):
         week = store_week(inputs, report.as_of)
-        yield report_row(inputs.store_id, week.timeline.uptime), extended_columns(window_totals(week.timeline, now_us))
+        no_data = no_data_by_window(week.timeline.observations, week.business, now_us)
+        yield (
+            report_row(inputs.store_id, week.timeline.uptime),
+            extended_columns(window_totals(week.timeline, now_us), no_data),
+        )
 
 
 def report_write_extended_csv(*, report: Report, out: IO[str]) -> int:

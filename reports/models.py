@@ -25,9 +25,28 @@ class Report(models.Model):
         COMPLETE = "complete", "Complete"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        FIXED = "fixed", "Fixed windows (last hour, day, week)"
+        PERIOD = "period", "Period [start, end)"
+
     id = models.CharField(primary_key=True, max_length=43, default=new_report_id, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     as_of = models.DateTimeField(null=True, blank=True, help_text="The report's `now`; fixed when it is triggered.")
+    kind = models.CharField(
+        max_length=10,
+        choices=Kind.choices,
+        default=Kind.FIXED,
+        help_text="fixed: the three windows ending at `now`; period: one period [start, end) (SEMANTICS v2).",
+    )
+    start = models.DateTimeField(null=True, blank=True, help_text="A period report's start (included).")
+    end = models.DateTimeField(null=True, blank=True, help_text="A period report's end (excluded).")
+    sla_target = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="A period report's SLA target in percent; none: no SLA columns.",
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
@@ -74,6 +93,10 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.id} ({self.status})"
+
+    @property
+    def is_period(self) -> bool:
+        return self.kind == self.Kind.PERIOD
 
     @property
     def progress(self) -> float:

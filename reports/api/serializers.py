@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from rest_framework import serializers
 
+from reports.engine.calendar_periods import PERIOD_NAMES
+from reports.engine.period import LONGEST_PERIOD
+from reports.engine.units import instant_delta
 from reports.models import Report
 from stores.rules import EARLIEST_INSTANT, END_OF_INSTANTS, RANGE_TEXT, parse_iso_datetime
 
@@ -42,11 +46,14 @@ class StrictDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
+INSTANT_RANGE = [MinValueValidator(EARLIEST_INSTANT, AS_OF_RANGE), MaxValueValidator(LATEST_AS_OF, AS_OF_RANGE)]
+
+
 class AsOfInput(serializers.Serializer[None]):
     as_of = StrictDateTimeField(
         required=False,
         allow_null=True,
-        validators=[MinValueValidator(EARLIEST_INSTANT, AS_OF_RANGE), MaxValueValidator(LATEST_AS_OF, AS_OF_RANGE)],
+        validators=INSTANT_RANGE,
         help_text="The report's `now` (UTC unless an offset is given). Default: the latest poll in the database.",
     )
 
@@ -60,6 +67,54 @@ class TriggerReportInput(AsOfInput):
             "staff get the fleet report (every store) without it."
         ),
     )
+    start = StrictDateTimeField(
+        required=False,
+        allow_null=True,
+        validators=INSTANT_RANGE,
+        help_text="A period report's start, included (ISO 8601, UTC unless an offset is given); with `end`.",
+    )
+    end = StrictDateTimeField(
+        required=False,
+        allow_null=True,
+        validators=INSTANT_RANGE,
+        help_text="A period report's end, excluded; at most 93 days after `start`.",
+    )
+    period = serializers.ChoiceField(
+        choices=list(PERIOD_NAMES),
+        required=False,
+        allow_null=True,
+        help_text="A named period relative to the report's `now`, in the organization's timezone (UTC for the fleet).",
+    )
+    sla_target = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        required=False,
+        allow_null=True,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        help_text="A period report's SLA target in percent; default the organization's, none for a fleet report.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """``start`` and ``end``, or ``period``, or neither (the fixed report); ``sla_target`` only with a period."""
+        start, end, period = attrs.get("start"), attrs.get("end"), attrs.get("period")
+        if period is not None and (start is not None or end is not None):
+            raise serializers.ValidationError("give either start and end, or period, not both")
+        if (start is None) != (end is None):
+            raise serializers.ValidationError("give both start and end")
+        if attrs.get("sla_target") is not None and period is None and start is None:
+            raise serializers.ValidationError("sla_target is for a period report: give start and end, or period")
+        if start is not None and end is not None:
+            if not start < end:
+                raise serializers.ValidationError({"end": "end must be after start"})
+            if end - start > instant_delta(LONGEST_PERIOD):
+                raise serializers.ValidationError({"end": "a period is at most 93 days"})
+        return attrs
+
+    @property
+    def is_period(self) -> bool:
+        data = self.validated_data
+        return data.get("period") is not None or data.get("start") is not None
 
 
 class ReportIdInput(serializers.Serializer[None]):
@@ -103,8 +158,25 @@ class ReportStatusOutput(serializers.Serializer[dict[str, Any]]):
     error = serializers.CharField(required=False, help_text="why it failed, when Failed")
     download_url = serializers.URLField(required=False)
     as_of = serializers.DateTimeField(required=False)
+    kind = serializers.ChoiceField(choices=["fixed", "period"], required=False)
+    start = serializers.DateTimeField(required=False, help_text="a period report's start (included)")
+    end = serializers.DateTimeField(required=False, help_text="a period report's end (excluded)")
+    sla_target = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        required=False,
+        allow_null=True,
+        help_text="a period report's SLA target, or null",
+    )
     rows = serializers.IntegerField(required=False)
     # Not allow_null: a nullable field missing from the body would be rendered as null, so
     # Running and Failed answers would carry "started_at": null even when the report started.
     started_at = serializers.DateTimeField(required=False)
     finished_at = serializers.DateTimeField(required=False)
+
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        # sla_target is null for a period report without one, absent from every other answer.
+        shaped: dict[str, Any] = super().to_representation(instance)
+        if "sla_target" not in instance:
+            shaped.pop("sla_target", None)
+        return shaped

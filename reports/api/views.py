@@ -39,6 +39,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from loopmonitor.exceptions import body_too_large
+from organizations.models import Organization
 from organizations.scoping import MayNotTrigger, NoSuchOrganization, OrganizationRequired, trigger_organization
 from reports.api.serializers import (
     API_STATUS,
@@ -51,9 +52,10 @@ from reports.api.serializers import (
 )
 from reports.downloads import report_csv_download
 from reports.extended_csv import ExtendedCsvUnavailable
-from reports.fanout.queue import report_trigger
+from reports.fanout.queue import report_trigger, report_trigger_period
 from reports.fanout.recovery import report_recover
 from reports.models import Report
+from reports.period_services import BadPeriod
 from reports.selectors import reports_visible_to
 from reports.services import NoPollsError
 
@@ -97,11 +99,18 @@ def wants_extended_columns(request: Request) -> bool:
 
 
 COLUMNS_PARAMETER = OpenApiParameter(
-    "columns", OpenApiTypes.STR, enum=["default", "extended"], description="`extended`: the CSV with 9 more columns"
+    "columns", OpenApiTypes.STR, enum=["default", "extended"], description="`extended`: 12 more columns (fixed reports)"
 )
 
 
+class NoExtendedColumns(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "no_extended_columns"
+
+
 def csv_response(report: Report, *, extended: bool = False) -> FileResponse:
+    if extended and report.is_period:
+        raise NoExtendedColumns("columns=extended is for fixed reports; a period report's CSV has all its columns")
     try:
         return report_csv_download(report, extended=extended)
     except ExtendedCsvUnavailable as error:
@@ -151,6 +160,25 @@ def refuse_oversized_body(request: Request) -> None:
         raise body_too_large()
 
 
+def trigger_period_report(data: Mapping[str, Any], user: User | None, organization: Organization | None) -> Report:
+    """A period report from the trigger's validated input, for the organization the trigger rules chose.
+
+    A period it cannot measure is a 400.
+    """
+    try:
+        return report_trigger_period(
+            as_of=data.get("as_of"),
+            start=data.get("start"),
+            end=data.get("end"),
+            name=data.get("period"),
+            sla_target=data.get("sla_target"),
+            requested_by=user,
+            organization=organization,
+        )
+    except BadPeriod as error:
+        raise ValidationError({"period": [str(error)]}) from None
+
+
 class TriggerReportView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "trigger_report"
@@ -165,7 +193,9 @@ class TriggerReportView(APIView):
         request=TriggerReportInput,
         responses={
             202: TriggerReportOutput,
-            400: OpenApiResponse(description="bad as_of, or a member of several organizations named none"),
+            400: OpenApiResponse(
+                description="bad as_of, start, end, period or sla_target; a member of several organizations named none"
+            ),
             403: OpenApiResponse(description="a viewer, or a user of no organization"),
             404: OpenApiResponse(description="no organization with this slug that the user may see"),
             409: OpenApiResponse(description="no polls yet"),
@@ -177,6 +207,7 @@ class TriggerReportView(APIView):
         # `as_of` may come in the body (JSON or form) or, for convenience, the query string.
         payload = TriggerReportInput(data=request.data or request.query_params)
         payload.is_valid(raise_exception=True)
+        user = request.user if isinstance(request.user, User) else None
         try:
             organization = trigger_organization(request.user, payload.validated_data.get("organization"))
         except NoSuchOrganization:
@@ -189,10 +220,12 @@ class TriggerReportView(APIView):
         except MayNotTrigger as error:
             raise PermissionDenied(str(error)) from None
         try:
-            user = request.user if isinstance(request.user, User) else None
-            report = report_trigger(
-                as_of=payload.validated_data.get("as_of"), requested_by=user, organization=organization
-            )
+            if payload.is_period:
+                report = trigger_period_report(payload.validated_data, user, organization)
+            else:
+                report = report_trigger(
+                    as_of=payload.validated_data.get("as_of"), requested_by=user, organization=organization
+                )
         except NoPollsError as error:
             raise NoPolls(str(error)) from None
         return Response(
@@ -240,11 +273,22 @@ class GetReportView(APIView):
             body |= {
                 "download_url": download_url(request, report.id),
                 "as_of": report.as_of,
+                **report_kind_fields(report),
                 "rows": report.rows,
                 "started_at": report.started_at,
                 "finished_at": report.finished_at,
             }
         return Response(ReportStatusOutput(instance=body).data)
+
+
+def report_kind_fields(report: Report) -> dict[str, Any]:
+    """A period report's ``kind``, ``start``, ``end`` and ``sla_target`` (null: no SLA columns).
+
+    Nothing for a fixed report: its answer stays exactly what it was before period reports.
+    """
+    if not report.is_period:
+        return {}
+    return {"kind": report.kind, "start": report.start, "end": report.end, "sla_target": report.sla_target}
 
 
 class DownloadReportView(APIView):

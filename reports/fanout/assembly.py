@@ -14,10 +14,10 @@ from django.core.files import File
 from django.db.models import F, Q
 from django.utils import timezone
 
-from reports.engine.csv_row import HEADER
 from reports.extended_csv import report_extended_csv_queue
 from reports.fanout.claims import heartbeat, lease, report_fail
 from reports.models import Report, ReportShard
+from reports.period_services import report_header
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def report_assemble(*, report_id: str) -> None:
         finished_at=timezone.now(),
     )
     logger.info("report %s complete: %d rows", report_id, report.stores_total)
-    report_extended_csv_queue(report_id=report_id)
+    if not report.is_period:  # the extended CSV adds columns to the fixed windows
+        report_extended_csv_queue(report_id=report_id)
 
 
 def _write_csv(report: Report) -> None:
@@ -75,7 +76,7 @@ def _write_csv(report: Report) -> None:
         raise AssemblyRefused(f"{complete.count()} of {report.shards_total} planned shards are complete")
     rows = 0
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out:
-        csv.writer(out, lineterminator="\n").writerow(HEADER)
+        csv.writer(out, lineterminator="\n").writerow(report_header(report))
         for rows_csv in complete.values_list("rows_csv", flat=True).iterator():
             rows += sum(1 for _ in csv.reader(io.StringIO(rows_csv)))
             out.write(rows_csv)

@@ -20,6 +20,7 @@ from reports.fanout import queue
 from reports.fanout.assembly import report_assemble
 from reports.fanout.claims import abandoned_plan, heartbeat, heartbeat_interval, lease, report_fail
 from reports.models import Report, ReportShard
+from reports.period_selectors import period_reported_store_ids
 from reports.selectors import reported_store_ids
 from reports.snapshot import planned_shard_inputs
 from stores.models import Poll
@@ -143,6 +144,15 @@ def _claim_plan(report_id: str) -> Report | None:
     return Report.objects.get(id=report_id) if claimed else None
 
 
+def _report_store_ids(report: Report, reader: str) -> list[str]:
+    """The stores that get a row: polled in the week before ``now``, or in a period report's ``[start, end]``."""
+    assert report.as_of is not None
+    if report.is_period:
+        assert report.start is not None and report.end is not None
+        return period_reported_store_ids(report.start, report.end, organization_id=report.organization_id, using=reader)
+    return reported_store_ids(report.as_of, organization_id=report.organization_id, using=reader)
+
+
 def _write_shards(report: Report, reader: str) -> bool:
     """Fix the report's snapshot, then write and queue its shards one by one; ``False`` if a newer plan took over.
 
@@ -153,7 +163,7 @@ def _write_shards(report: Report, reader: str) -> bool:
     assert report.as_of is not None
     this_plan = _unfinished_plan(report)
     last_poll = Poll.objects.using(reader).order_by("-id").values_list("id", flat=True).first()
-    store_ids = reported_store_ids(report.as_of, organization_id=report.organization_id, using=reader)
+    store_ids = _report_store_ids(report, reader)
     report.max_poll_id = last_poll or 0
     report.stores_total = len(store_ids)
     report.shards_total = -(-len(store_ids) // settings.REPORT_SHARD_SIZE)

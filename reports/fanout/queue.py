@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django_q.tasks import async_task
 
 from organizations.models import Organization
+from reports.engine.calendar_periods import PeriodName
 from reports.models import Report
+from reports.period_services import report_create_period
 from reports.services import report_create
 
 
@@ -29,5 +32,32 @@ def report_trigger(
     (:func:`organizations.scoping.may_trigger`); this only does it.
     """
     report = report_create(as_of=as_of, requested_by=requested_by, organization=organization)
+    queue_plan(report.id)
+    return report
+
+
+def report_trigger_period(
+    *,
+    as_of: datetime | None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    name: PeriodName | None = None,
+    sla_target: Decimal | None = None,
+    requested_by: User | None = None,
+    organization: Organization | None = None,
+) -> Report:
+    """Create a period report (``start``/``end``, or a named period relative to its ``now``) and queue its plan.
+
+    Raises :class:`reports.period_services.BadPeriod` for a period a report cannot measure.
+    """
+    report = report_create_period(
+        as_of=as_of,
+        start=start,
+        end=end,
+        name=name,
+        sla_target=sla_target,
+        requested_by=requested_by,
+        organization=organization,
+    )
     queue_plan(report.id)
     return report

@@ -22,6 +22,8 @@ from reports.fanout import queue
 from reports.fanout.assembly import report_assemble
 from reports.fanout.claims import claimable_shards, heartbeat, lease, report_fail, this_claim, worker_name
 from reports.models import Report, ReportShard
+from reports.period_selectors import period_store_polls
+from reports.period_services import report_rows_of
 from reports.selectors import store_polls
 from reports.services import consistent_read, report_rows
 from reports.snapshot import shard_store_inputs
@@ -42,6 +44,21 @@ def shard_compute(shard: ReportShard, *, now: datetime, max_poll_id: int | None)
     return out.getvalue()
 
 
+def shard_compute_of(shard: ReportShard, report: Report) -> str:
+    """The shard's rows for its report's kind: the fixed windows at ``now``, or the report's period."""
+    if not report.is_period:
+        assert report.as_of is not None
+        return shard_compute(shard, now=report.as_of, max_poll_id=report.max_poll_id)
+    assert report.start is not None and report.end is not None
+    store_ids = [store_id for store_id, _, _ in shard.inputs]
+    out = io.StringIO()
+    if store_ids:
+        with consistent_read():
+            polls = period_store_polls(report.start, report.end, store_ids, max_poll_id=report.max_poll_id)
+        csv.writer(out, lineterminator="\n").writerows(report_rows_of(report, shard_store_inputs(shard, polls)))
+    return out.getvalue()
+
+
 def shard_run(*, shard_id: int) -> None:
     """Claim a shard (new, or abandoned past its lease), compute it, store its rows; assemble after the last."""
     token = _claim_shard(shard_id)
@@ -55,9 +72,7 @@ def shard_run(*, shard_id: int) -> None:
     started = time.perf_counter()
     try:
         with heartbeat(lambda: claim.update(claimed_at=timezone.now()), f"shard {shard_id}") as lost:
-            rows_csv = _through_database_blips(
-                lambda: shard_compute(shard, now=now, max_poll_id=report.max_poll_id), lost
-            )
+            rows_csv = _through_database_blips(lambda: shard_compute_of(shard, report), lost)
     except Exception as error:
         error_id = logged_error_id(f"shard {shard.index} of report {shard.report_id}", error)
         _shard_failed(shard, token, f"shard {shard.index}: internal error {error_id} (logged)")

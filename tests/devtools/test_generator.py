@@ -240,3 +240,20 @@ def test_progress_reports_a_growing_count_that_ends_at_the_total(tiny_sample: Pa
 def test_a_scale_that_is_not_a_positive_number_is_refused(scale: float, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="scale"):
         generate_dataset(out_dir=tmp_path, scale=scale, sample_dir=SAMPLE)
+
+
+def test_days_spreads_the_polls_over_that_many_days_ending_where_the_real_week_ends(tmp_path: Path) -> None:
+    counts = generate_dataset(out_dir=tmp_path / "month", scale=0.005, seed=0, sample_dir=SAMPLE, days=30)
+    week = generate_dataset(out_dir=tmp_path / "week", scale=0.005, seed=0, sample_dir=SAMPLE)
+
+    stamps = sorted(
+        datetime.strptime(stamp, REAL_TIMESTAMP).replace(tzinfo=UTC)
+        for _, _, stamp in read_rows(tmp_path / "month" / POLLS_FILE)[1]
+    )
+    assert stamps[0] >= datetime(2022, 12, 26, 19, tzinfo=UTC)
+    assert stamps[0] < datetime(2022, 12, 27, 19, tzinfo=UTC)
+    assert stamps[-1] < datetime(2023, 1, 25, 19, tzinfo=UTC)
+    assert stamps[-1] > datetime(2023, 1, 25, 17, tzinfo=UTC)
+    # About 720 / 187 times the polls of the real week's span, for the same stores.
+    assert counts.stores == week.stores
+    assert 3.2 < counts.polls / week.polls < 4.5

@@ -61,7 +61,7 @@ def test_the_default_csv_is_still_byte_for_byte_the_build_report_csv(
     assert plain == default == download == CSV_AT_NOW == build_report_csv(week_of_polls)
 
 
-def test_the_extended_csv_adds_nine_columns_after_the_reports_own(report: Report, api_client: APIClient) -> None:
+def test_the_extended_csv_adds_twelve_columns_after_the_reports_own(report: Report, api_client: APIClient) -> None:
     response = api_client.get("/get_report", {"report_id": report.id, "columns": "extended"})
 
     assert response["Content-Disposition"] == f'attachment; filename="report-{report.id}-extended.csv"'
@@ -77,13 +77,31 @@ def test_the_extended_columns_of_the_hand_checked_week(report: Report, api_clien
     def extra(store_id: str) -> list[str]:
         return list(rows[store_id].values())[7:]
 
-    # percent hour/day/week, outages hour/day/week, longest hour (min), day (h), week (h)
-    assert extra("always-up") == ["100.00", "100.00", "100.00", "0", "0", "0", "0.00", "0.00", "0.00"]
-    assert extra("always-down") == ["0.00", "0.00", "0.00", "1", "1", "1", "60.00", "24.00", "168.00"]
-    # Up until two days ago, down since: 120 of 168 hours up.
-    assert extra("recovered") == ["0.00", "0.00", "71.43", "1", "1", "1", "60.00", "24.00", "48.00"]
-    # Closed in the last hour (no percentage); down for the 8 business hours of the 24th.
-    assert extra("office-hours") == ["", "100.00", "85.71", "0", "0", "1", "0.00", "0.00", "8.00"]
+    # percent hour/day/week, outages hour/day/week, longest hour (min), day (h), week (h),
+    # no data hour (min), day (h), week (h): business time more than 1 h from every observation.
+    # always-up: its polls at NOW and 3 days before observe 1 h of the day and 3 h of the week.
+    assert extra("always-up") == [
+        *("100.00", "100.00", "100.00", "0", "0", "0", "0.00", "0.00", "0.00"),
+        *("0.00", "23.00", "165.00"),
+    ]
+    # One poll 30 min before NOW observes the last 90 minutes.
+    assert extra("always-down") == [
+        *("0.00", "0.00", "0.00", "1", "1", "1", "60.00", "24.00", "168.00"),
+        *("0.00", "22.50", "166.50"),
+    ]
+    # Up until two days ago, down since: 120 of 168 hours up. Its poll a day before NOW
+    # observes the first hour of the day window; the last hour is 23 h from it.
+    assert extra("recovered") == [
+        *("0.00", "0.00", "71.43", "1", "1", "1", "60.00", "24.00", "48.00"),
+        *("60.00", "23.00", "164.00"),
+    ]
+    # Closed in the last hour (no percentage, no business time to miss); down for the 8 business
+    # hours of the 24th. 56 business hours in the week, 8 in the day; each of its three
+    # observations covers 2 of them.
+    assert extra("office-hours") == [
+        *("", "100.00", "85.71", "0", "0", "1", "0.00", "0.00", "8.00"),
+        *("0.00", "6.00", "50.00"),
+    ]
 
 
 def test_the_download_url_serves_the_extended_csv_too(report: Report, api_client: APIClient) -> None:

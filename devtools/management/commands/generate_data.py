@@ -29,7 +29,8 @@ class Command(BaseCommand):
     help = (
         "Write store_status.csv, menu_hours.csv and timezones.csv in the real formats into --out: the real "
         "stores, hours and timezones (scaled by --scale) with about 0.72 polls per store-hour over "
-        "2023-01-18 .. 2023-01-25. The same --scale and --seed give the same bytes."
+        "2023-01-18 .. 2023-01-25 (or --days days ending there). The same --scale, --seed and --days give the same "
+        "bytes."
     )
     # Writes files only (no database, models or URLs), so it need not wait on,
     # or be blocked by, the project's system checks.
@@ -41,11 +42,19 @@ class Command(BaseCommand):
             "--scale", type=float, default=1.0, help="store count relative to the real ~13.6k (default 1.0)"
         )
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument(
+            "--days",
+            type=int,
+            help="polls over this many days ending where the real week ends (e.g. 30, 93); default: the real week",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         out: Path = options["out"]
         scale: float = options["scale"]
         seed: int = options["seed"]
+        days: int | None = options["days"]
+        if days is not None and not 1 <= days <= 400:
+            raise CommandError(f"--days must be from 1 to 400, got {days}")
         if not (math.isfinite(scale) and scale > 0):
             raise CommandError(f"--scale must be a positive number, got {scale}")
         self._check_writable(out)
@@ -55,7 +64,7 @@ class Command(BaseCommand):
                 raise CommandError(f"sample file {sample_dir / name} is missing: the generator builds on it")
 
         # The poll total is only known at the end; this estimate is close.
-        expected = round(_SAMPLE_STORES * scale * POLL_HOURS * POLLS_PER_STORE_HOUR)
+        expected = round(_SAMPLE_STORES * scale * (POLL_HOURS if days is None else 24 * days) * POLLS_PER_STORE_HOUR)
         started = time.perf_counter()
         with tqdm(
             total=expected, unit=" polls", unit_scale=True, desc="polls", disable=not sys.stderr.isatty(), leave=False
@@ -65,7 +74,9 @@ class Command(BaseCommand):
                 bar.update(written - bar.n)
 
             try:
-                counts = generate_dataset(out_dir=out, scale=scale, seed=seed, sample_dir=sample_dir, progress=progress)
+                counts = generate_dataset(
+                    out_dir=out, scale=scale, seed=seed, sample_dir=sample_dir, progress=progress, days=days
+                )
             except OSError as error:
                 raise CommandError(f"cannot write data set to {out}: {error}") from None
         elapsed = time.perf_counter() - started
