@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from django.db import transaction
 
@@ -25,6 +26,7 @@ from ingestion.errors import Rejection
 from ingestion.poll_loader import StagedPoll, load_polls
 from ingestion.rows import HoursRecord, TimezoneRecord, hours_from_fields, poll_from_fields, timezone_from_fields
 from ingestion.statistics import refresh_planner_statistics
+from operations.metrics import ingest_observe
 from stores.models import BusinessHours, Poll, Store
 from stores.rules import RejectedRow, echo, parse_store_id
 
@@ -78,6 +80,21 @@ class IngestResult:
         return summary
 
 
+_P = ParamSpec("_P")
+
+
+def _counted(ingest: Callable[_P, IngestResult]) -> Callable[_P, IngestResult]:
+    """Count a load's rows and rejects for Prometheus (operations.metrics), in whichever process loads."""
+
+    @functools.wraps(ingest)
+    def counted(*args: _P.args, **kwargs: _P.kwargs) -> IngestResult:
+        result = ingest(*args, **kwargs)
+        ingest_observe(kind=result.kind, read=result.read, rejected=result.rejected)
+        return result
+
+    return counted
+
+
 def _ignore(_: object) -> None:
     return None
 
@@ -110,6 +127,7 @@ def _echo_row(cells: Sequence[str]) -> str:
     return echo(",".join(shown) + ("" if len(shown) == len(cells) else ",…"), _ECHOED_ROW_CHARACTERS)
 
 
+@_counted
 def polls_ingest(
     *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None
 ) -> IngestResult:
@@ -181,6 +199,7 @@ def _lock_stores(stores: Iterable[Store]) -> None:
         list(Store.objects.select_for_update().filter(id__in=chunk).order_by("id").values_list("id", flat=True))
 
 
+@_counted
 def hours_ingest(
     *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None
 ) -> IngestResult:
@@ -237,6 +256,7 @@ def hours_ingest(
     )
 
 
+@_counted
 def timezones_ingest(
     *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None
 ) -> IngestResult:

@@ -1,4 +1,4 @@
-"""Top-level URLs: the admin, the report API and its OpenAPI schema and docs."""
+"""Top-level URLs: the admin, the report API and its OpenAPI schema and docs, health and metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api-auth/", include("rest_framework.urls")),
+    path("", include("operations.urls")),
     path("", include("reports.api.urls")),
 ]

@@ -16,7 +16,7 @@ from django.conf import settings
 from mypy import api as mypy_api
 
 BASE: Path = settings.BASE_DIR
-PRODUCT = ("stores", "ingestion", "reports", "loopmonitor")
+PRODUCT = ("stores", "ingestion", "reports", "loopmonitor", "operations")
 ENGINE = BASE / "reports" / "engine"
 
 
