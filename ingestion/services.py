@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from django.db import connection, transaction
 
@@ -36,6 +37,7 @@ from ingestion.rows import (
 from ingestion.schedule_loader import hours_replace_postgresql, timezones_set_postgresql
 from ingestion.statistics import refresh_planner_statistics
 from loopmonitor.sequences import chunked
+from operations.metrics import ingest_observe
 from organizations.models import Organization
 from stores.models import BusinessHours, Poll, Store
 from stores.rules import RejectedRow, echo, parse_store_id
@@ -89,6 +91,21 @@ class IngestResult:
         return summary
 
 
+_P = ParamSpec("_P")
+
+
+def _counted(ingest: Callable[_P, IngestResult]) -> Callable[_P, IngestResult]:
+    """Count a load's rows and rejects for Prometheus (operations.metrics), in whichever process loads."""
+
+    @functools.wraps(ingest)
+    def counted(*args: _P.args, **kwargs: _P.kwargs) -> IngestResult:
+        result = ingest(*args, **kwargs)
+        ingest_observe(kind=result.kind, read=result.read, rejected=result.rejected)
+        return result
+
+    return counted
+
+
 def _ignore(_: object) -> None:
     return None
 
@@ -121,6 +138,7 @@ def _echo_row(cells: Sequence[str]) -> str:
     return echo(",".join(shown) + ("" if len(shown) == len(cells) else ",…"), _ECHOED_ROW_CHARACTERS)
 
 
+@_counted
 def polls_ingest(
     *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None, json: bool = False
 ) -> IngestResult:
@@ -195,6 +213,7 @@ def _lock_stores(stores: Iterable[Store]) -> None:
         list(Store.objects.select_for_update().filter(id__in=chunk).order_by("id").values_list("id", flat=True))
 
 
+@_counted
 def hours_ingest(
     *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None
 ) -> IngestResult:
@@ -260,6 +279,7 @@ def _hours_replace_orm(to_add: dict[str, set[Shift]]) -> tuple[int, int]:
     return len(new), len(stale)
 
 
+@_counted
 def timezones_ingest(
     *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None
 ) -> IngestResult:
@@ -306,6 +326,7 @@ def _timezones_set_orm(zones: dict[str, str]) -> tuple[int, int]:
     inserted = len(zones) - len(existed)
     updated = sum(1 for store in changed if store.id in existed)
     return inserted, updated
+@_counted
 def owners_ingest(
     *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None
 ) -> IngestResult:

@@ -78,13 +78,13 @@ def is_api_path(path: str) -> bool:
     return not (path == "/" or path.startswith(BROWSER_PATH_PREFIXES + PORTAL_PATH_PREFIXES))
 
 
-def logged_error_id(what: str, exception: BaseException | None) -> str:
-    """Log that ``what`` failed, with the traceback when given, under a new error id; returns the id.
+def logged_error_id(what: str, exception: BaseException | None, *, error_id: str | None = None) -> str:
+    """Log that ``what`` failed, with the traceback when given, under an error id (new unless given); returns it.
 
     For any answer or stored message a user sees: it names the id, and only
     the log holds the exception's text.
     """
-    error_id = secrets.token_hex(8)
+    error_id = error_id or secrets.token_hex(8)
     logger.error("error %s: %s", error_id, what, exc_info=exception)
     return error_id
 
@@ -92,7 +92,10 @@ def logged_error_id(what: str, exception: BaseException | None) -> str:
 def internal_error_response(request: HttpRequest, exception: BaseException | None) -> JsonResponse:
     """A JSON 500 that names an error id, and the log line (with the traceback, if given) under that id."""
     cause = type(exception).__name__ if exception else "a 500 from Django (its traceback is logged just before)"
-    error_id = logged_error_id(f"{request.method} {request.path} failed with {cause}", exception)
+    # The request's own id (loopmonitor.request_log): the request's log line and the traceback share it.
+    error_id = logged_error_id(
+        f"{request.method} {request.path} failed with {cause}", exception, error_id=getattr(request, "request_id", None)
+    )
     detail = f"internal server error; it was logged as error {error_id}, quote this id when you report it"
     return JsonResponse({"detail": detail, "error_id": error_id}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
 

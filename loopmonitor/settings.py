@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "stores",
     "ingestion",
     "reports",
+    "operations",
 ]
 # Development tooling (generator, benchmarks, chaos, load test, demo server):
 # never in a production deployment's `manage.py help`.
@@ -81,6 +82,7 @@ if DEVTOOLS:
     INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
+    "loopmonitor.request_log.RequestLogMiddleware",
     "loopmonitor.exceptions.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -188,12 +190,68 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # on every request; reached directly, any client could claim HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 
+# --- Production (issue 18): static files, logs, shared cache, throttles, health and metrics ---
+# WhiteNoise serves `collectstatic`'s output, compressed and with hashed
+# names (cached forever). The manifest only exists after `collectstatic`, so
+# a DEBUG run (`make run`, the tests) keeps the plain storage and the finders.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# Without DEBUG (gunicorn), WhiteNoise answers /static/ itself; with it, runserver does.
+if not DEBUG:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
+# Load balancers probe over plain HTTP; a loopback Prometheus scrapes gunicorn directly.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
+
+# One line per request (loopmonitor.request_log); LOG_FORMAT=json makes every line a JSON object.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "loopmonitor.request_log.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "text"}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # The request log line replaces Django's own "Not Found: /x" warnings.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Throttle counters and django-q2's cluster stats must be shared by every
+# process (gunicorn workers, qcluster): Redis when REDIS_URL is set, else a
+# database table (created by the `operations` app's migration).
+CACHES = {
+    "default": {
+        **(
+            {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+            if os.environ.get("REDIS_URL")
+            else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "loopmonitor_cache"}
+        ),
+        # Several deployments (or test runs) may share one Redis.
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", ""),
+    }
+}
+THROTTLE_RATES = {
+    "anon": os.environ.get("THROTTLE_ANON_RATE", "120/min"),
+    "user": os.environ.get("THROTTLE_USER_RATE", "1200/min"),
+    "trigger_report": os.environ.get("TRIGGER_REPORT_RATE", "60/min"),
+}
+# /metrics: `Authorization: Bearer $METRICS_TOKEN`, or a loopback client that no proxy forwarded.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# A worker cluster whose stats are older than this makes /readyz fail.
+READYZ_CLUSTER_SEEN_SECONDS = env_int("READYZ_CLUSTER_SEEN_SECONDS", 60)
+# --- end of the production block ---
 
 # django-q2: the ORM broker by default (works on SQLite for the demo and, on
 # PostgreSQL, acknowledges tasks so a crashed worker's task is retried);
@@ -245,7 +303,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"trigger_report": os.environ.get("TRIGGER_REPORT_RATE", "60/min")},
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     "EXCEPTION_HANDLER": "loopmonitor.exceptions.json_exception_handler",
 }
 

@@ -1,4 +1,4 @@
-"""Top-level URLs: the admin, the report and ingestion APIs and their OpenAPI schema and docs, the owner portal."""
+"""Top-level URLs: the admin, the report and ingestion APIs, their OpenAPI schema and docs, the portal, health."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api-auth/", include("rest_framework.urls")),
+    path("", include("operations.urls")),
     path("", include("reports.api.urls")),
     path("", include("ingestion.api.urls")),
     # The owner portal (issue 14): /, /login/, /logout/, /o/<organization>/...

@@ -1,7 +1,8 @@
 """The reports admin: the list of report runs, a report's page, and a store's week in a report.
 
 * **List**: status, ``as_of``, timings, rows, progress and a download link;
-  filtered by status. Reports are made by ``POST /trigger_report`` and
+  filtered by status; a **Run a report** button (POST) triggers one as the
+  API does. Reports are made by that button or ``POST /trigger_report`` and
   removed by ``manage.py cleanup_reports`` (which deletes their files too),
   so the admin neither adds, edits nor deletes them.
 * **Report page** (the change view, read-only): for a complete report,
@@ -23,18 +24,20 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from reports.engine.period_csv import NotAPeriodCsv
+from reports.fanout.queue import report_trigger
 from reports.models import Report, ReportShard
 from reports.presentation.durations import duration_text
 from reports.presentation.pages import (
@@ -45,6 +48,7 @@ from reports.presentation.pages import (
 )
 from reports.presentation.period_report import period_report_page, period_store_page
 from reports.selectors import reports_visible_to
+from reports.services import NoPollsError
 from stores.admin import StorePageLink, store_page_links
 from stores.models import Store
 
@@ -235,7 +239,27 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             self.admin_site.admin_view(self.store_view),
             name="reports_report_store",
         )
-        return [store_page, *super().get_urls()]
+        run = path("run/", self.admin_site.admin_view(self.run_view), name="reports_report_run")
+        return [store_page, run, *super().get_urls()]
+
+    def run_view(self, request: HttpRequest) -> HttpResponse:
+        """The list's "Run a report" button: the API's trigger (latest data, this user), then the report's page.
+
+        POST only, so the admin's CSRF check guards it; a GET (a link, a
+        prefetch) must not start a computation.
+        """
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        user = request.user if isinstance(request.user, User) else None
+        try:
+            report = report_trigger(as_of=None, requested_by=user)
+        except NoPollsError as error:
+            self.message_user(request, f"No report was started: {error}.", messages.ERROR)
+            return redirect("admin:reports_report_changelist")
+        self.message_user(request, f"Report {report.id} is running; this page shows it once it is complete.")
+        return redirect("admin:reports_report_change", quote(report.id))
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None

@@ -18,3 +18,18 @@ os.environ["DEBUG"] = "1"
 os.environ["LOOPMONITOR_DEVTOOLS"] = "1"
 
 from loopmonitor.settings import *  # noqa: E402, F403
+
+# The suite's processes keep throttle counters in memory, so the tests that
+# count a view's queries count the view's, not the cache's. The shared
+# database cache and Redis are exercised with the production settings by
+# tests/operations/test_gunicorn.py. django-q2's cluster stats stay in a
+# shared database cache: /readyz, in this process, must see a qcluster's.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "cluster_stats": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "loopmonitor_cache",
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", ""),  # as the production settings' cache
+    },
+}
+Q_CLUSTER = {**Q_CLUSTER, "cache": "cluster_stats"}  # noqa: F405

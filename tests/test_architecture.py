@@ -16,7 +16,7 @@ from django.conf import settings
 from mypy import api as mypy_api
 
 BASE: Path = settings.BASE_DIR
-PRODUCT = ("organizations", "stores", "ingestion", "reports", "portal", "loopmonitor")
+PRODUCT = ("organizations", "stores", "ingestion", "reports", "portal", "loopmonitor", "operations")
 ENGINE = BASE / "reports" / "engine"
 
 

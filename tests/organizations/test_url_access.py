@@ -95,7 +95,15 @@ class Feed:
     method: str = "get"
 
 
-Rule = Api | Authenticated | Public | Feed
+@dataclass(frozen=True)
+class Probe:
+    """An operator's probe: no login, no tenant data; readiness may answer 503, metrics only to loopback or a token."""
+
+    path: Path
+    statuses: tuple[int, ...] = (200,)
+
+
+Rule = Api | Authenticated | Public | Feed | Probe
 
 ACCESS: dict[str, Rule] = {
     "trigger_report": Api(lambda w: "/trigger_report", method="post", write=True, body={"organization": "alpha"}),
@@ -107,6 +115,9 @@ ACCESS: dict[str, Rule] = {
     "swagger-ui": Authenticated(lambda w: "/api/docs/"),
     "rest_framework:login": Public(lambda w: "/api-auth/login/"),
     "rest_framework:logout": Public(lambda w: "/api-auth/logout/", method="post", status=302),
+    "healthz": Probe(lambda w: "/healthz"),
+    "readyz": Probe(lambda w: "/readyz", statuses=(200, 503)),
+    "metrics": Probe(lambda w: "/metrics"),
     "ingest_polls": Feed(lambda w: "/ingest/polls", method="post"),
     "ingest_hours": Feed(lambda w: "/ingest/hours", method="post"),
     "ingest_timezones": Feed(lambda w: "/ingest/timezones", method="post"),
@@ -319,3 +330,14 @@ def test_an_ingestion_url_serves_feed_accounts_and_staff_only(world: World, name
         assert getattr(world.tenants.client(member), rule.method)(path).status_code == 403, member
     for allowed in (feed, world.tenants.client("demo")):
         assert getattr(allowed, rule.method)(path).status_code not in (401, 403)
+
+
+@pytest.mark.parametrize("name", [name for name, rule in ACCESS.items() if isinstance(rule, Probe)])
+def test_a_probe_answers_without_a_login_and_shows_no_tenant_data(world: World, name: str) -> None:
+    rule = ACCESS[name]
+    assert isinstance(rule, Probe)
+
+    response = Client().get(rule.path(world))  # the test client is a loopback client
+
+    assert response.status_code in rule.statuses, response.status_code
+    assert not alpha_ids_in(response, world) and "alpha" not in response.content.decode()
