@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from operator import itemgetter
 from typing import Any, TypeVar, cast
 
-from django.db import DEFAULT_DB_ALIAS, models
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import DEFAULT_DB_ALIAS, connection, models
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.db.models.sql.compiler import SQLCompiler
 
 from organizations.scoping import AnyUser, visible_to
@@ -213,14 +215,57 @@ def store_polls_rows(
     )
 
 
+def store_polls_arrays(
+    now: datetime, store_ids: Sequence[str], *, contiguous: bool = True, max_poll_id: int | None = None
+) -> models.QuerySet[Poll, tuple[str, list[int], list[bool]]]:
+    """``(store_id, instants, actives)``: one row per store of these sorted stores, its week's polls as two arrays.
+
+    PostgreSQL only (``ArrayAgg``). Measured (``manage.py bench_fetch``): the
+    driver builds 13.6k rows of two arrays much faster than 1.64M rows, and
+    Python then touches each poll only in C (``zip``).
+
+    The arrays are in the order the database read the polls: by (store, time)
+    when it walks the unique (store, time) index, as it does for a chunk. They
+    are not ordered inside the aggregate (``ORDER BY`` there makes PostgreSQL 15
+    sort each store again: the whole week's arrays took 4.5-5.4 s against
+    2.7-2.8 s without), so :func:`store_polls` checks each store's order and
+    sorts the rare store that needs it.
+    """
+    rows = polls_in_week(now).filter(_stores_filter("store_id", store_ids, contiguous=contiguous))
+    if max_poll_id is not None:
+        rows = rows.filter(id__lte=max_poll_id)
+    active = ExpressionWrapper(Q(status=PollStatus.ACTIVE.value), output_field=models.BooleanField())
+    return (
+        rows.order_by()
+        .values("store_id")
+        .annotate(instants=ArrayAgg(EpochMicroseconds("timestamp_utc")), actives=ArrayAgg(active))
+        .order_by("store_id")
+        .values_list("store_id", "instants", "actives")
+    )
+
+
 def store_polls(
     now: datetime, store_ids: Sequence[str], *, contiguous: bool = True, max_poll_id: int | None = None
 ) -> dict[str, list[PollPoint]]:
     """The week's polls of sorted store ids (by default a contiguous run), by store, in time order; one query.
 
     ``max_poll_id`` leaves out polls stored after a report was planned.
+    PostgreSQL sends one row of arrays per store (:func:`store_polls_arrays`);
+    SQLite one row per poll (:func:`store_polls_rows`): there the query runs in
+    this process, so arrays (``json_group_array``) would only move the work;
+    not measured this round.
     """
     polls: dict[str, list[PollPoint]] = {store_id: [] for store_id in store_ids}
+    if connection.vendor == "postgresql":
+        arrays = store_polls_arrays(now, store_ids, contiguous=contiguous, max_poll_id=max_poll_id)
+        for store_id, instants, actives in arrays:
+            if store_id in polls:
+                store = list(zip(instants, actives, strict=True))
+                if instants != sorted(instants):
+                    # (store, time) is unique, so sorting by time alone is the one time order.
+                    store.sort(key=itemgetter(0))
+                polls[store_id] = store
+        return polls
     active = PollStatus.ACTIVE.value
     current_id, current = "", None
     rows = store_polls_rows(now, store_ids, contiguous=contiguous, max_poll_id=max_poll_id)

@@ -31,6 +31,7 @@ from reports.engine.csv_row import HEADER, report_row
 from reports.engine.intervals import business_intervals_for_week, store_uptime
 from reports.engine.units import to_instant
 from reports.models import Report
+from reports.read_ahead import inputs_read_ahead
 from reports.selectors import StoreInputs, latest_poll_time, reported_store_ids, store_inputs
 from stores.rules import DEFAULT_TIMEZONE
 
@@ -54,8 +55,13 @@ def zone(name: str | None) -> ZoneInfo:
 
 
 @contextlib.contextmanager
-def consistent_read() -> Iterator[None]:
+def consistent_read(*, shared: bool = False) -> Iterator[str | None]:
     """Run the block's reads against one consistent snapshot of the database.
+
+    With ``shared``, the block gets the snapshot's exported id on PostgreSQL
+    (``pg_export_snapshot``), which another connection can read in
+    (:mod:`reports.read_ahead`); ``None`` otherwise, and on SQLite or inside
+    a caller's transaction, whose uncommitted rows no other connection sees.
 
     A report reads for seconds while ingestion may be committing new hours,
     zones or polls; without a snapshot, early and late stores could see
@@ -65,7 +71,7 @@ def consistent_read() -> Iterator[None]:
     caller's transaction (tests), that transaction is the snapshot.
     """
     if connection.in_atomic_block:
-        yield
+        yield None
         return
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
@@ -75,13 +81,17 @@ def consistent_read() -> Iterator[None]:
             # 1.1, the usual value for SSDs and cached tables, gets the index scan
             # in (store, time) order: 2.4x faster on a 2,000-store chunk.
             cursor.execute("SET LOCAL random_page_cost = 1.1")
-            yield
+            snapshot = None
+            if shared:
+                cursor.execute("SELECT pg_export_snapshot()")
+                (snapshot,) = cursor.fetchone()
+            yield snapshot
         return
     connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("BEGIN DEFERRED")
     try:
-        yield
+        yield None
     finally:
         with connection.cursor() as cursor:
             cursor.execute("COMMIT")
@@ -117,11 +127,12 @@ def report_write_csv(
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     rows = 0
-    with consistent_read():
+    with consistent_read(shared=True) as snapshot:
         store_ids = reported_store_ids(now)
-        for chunk in chunked(store_ids, chunk_size):
-            writer.writerows(report_rows(now_us, store_inputs(now, chunk)))
-            rows += len(chunk)
+        chunks = chunked(store_ids, chunk_size)
+        for chunk_inputs in inputs_read_ahead(lambda chunk: store_inputs(now, chunk), chunks, snapshot):
+            writer.writerows(report_rows(now_us, chunk_inputs))
+            rows += len(chunk_inputs)
             if on_progress is not None:
                 on_progress(rows, len(store_ids))
     return ReportSummary(now=now, rows=rows, seconds=time.perf_counter() - started)

@@ -103,6 +103,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from functools import lru_cache
+from itertools import compress, islice
+from operator import itemgetter, ne
 from typing import NamedTuple, TypeAlias
 from zoneinfo import ZoneInfo
 
@@ -331,7 +333,7 @@ def observations_in_business(polls: Sequence[Poll], business: Sequence[Interval]
     the same instant the later one wins.  Each business interval picks its polls by
     bisection, so the per-poll work happens in C (slices and ``dict.update``).
     """
-    times = [instant for instant, _ in polls]
+    times = list(map(itemgetter(0), polls))
     if times != sorted(times):
         raise ValueError("polls must be sorted by time")
     first, last = bisect_left(times, now - WEEK), bisect_right(times, now)
@@ -353,15 +355,11 @@ def status_segments(observations: Observations) -> StatusRuns:
     times, active = observations
     if not times:
         return StatusRuns([], [])
-    boundaries: list[HalfInstant] = []
-    statuses = [active[0]]
-    previous_time, previous_active = times[0], active[0]
-    for instant, is_active in zip(times, active, strict=True):
-        if is_active != previous_active:
-            boundaries.append(previous_time + instant)
-            statuses.append(is_active)
-            previous_active = is_active
-        previous_time = instant
+    # Runs of equal status cost nothing in Python: the indexes where the status
+    # changes are found in C (``compress`` over ``ne``), and only those are visited.
+    changes = list(compress(range(1, len(active)), map(ne, active, islice(active, 1, None))))
+    boundaries: list[HalfInstant] = [times[change - 1] + times[change] for change in changes]
+    statuses = [active[0], *[active[change] for change in changes]]
     return StatusRuns(boundaries, statuses)
 
 

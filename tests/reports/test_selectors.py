@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from reports.engine.units import to_instant
 from reports.selectors import WEEK_WINDOW as WEEK
@@ -15,6 +16,7 @@ from reports.selectors import (
     polls_in_week,
     reported_store_ids,
     store_polls,
+    store_polls_arrays,
     store_polls_rows,
 )
 from stores.models import Poll
@@ -133,3 +135,18 @@ def test_an_organizations_scattered_stores_read_the_same_polls_as_a_range_would(
     assert store_polls(NOW, ["a", "c"], contiguous=False) == store_polls(NOW, ["a", "c"])
     assert '"store_id" IN (' in str(store_polls_rows(NOW, ["a", "c"], contiguous=False).query)
     assert '"store_id" IN (' not in str(store_polls_rows(NOW, ["a", "c"]).query)
+
+
+def test_scattered_stores_are_read_by_id_on_each_backends_read_path() -> None:
+    # PostgreSQL reads arrays per store, SQLite rows: both must read an organization's stores by id, not by range.
+    for store_id in ("a", "b", "c"):
+        PollFactory(store=StoreFactory(id=store_id), timestamp_utc=NOW)
+    read = store_polls_arrays if connection.vendor == "postgresql" else store_polls_rows
+    scattered, contiguous = read(NOW, ["a", "c"], contiguous=False), read(NOW, ["a", "c"])
+
+    assert '"store_id" IN (' in str(scattered.query)
+    assert '"store_id" IN (' not in str(contiguous.query)
+    assert sorted(row[0] for row in scattered) == ["a", "c"]
+    with CaptureQueriesContext(connection) as queries:
+        store_polls(NOW, ["a", "c"], contiguous=False)
+    assert '"store_id" IN (' in queries.captured_queries[-1]["sql"]
