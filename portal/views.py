@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -28,21 +28,26 @@ from organizations.models import Organization
 from organizations.scoping import may_trigger, organizations_visible_to, role_in
 from portal.selectors import organization_for, organization_reports, report_for, store_for
 from reports.downloads import report_csv_download
+from reports.engine.calendar_periods import PeriodName
 from reports.extended_csv import ExtendedCsvUnavailable
-from reports.fanout.queue import report_trigger
+from reports.fanout.queue import report_trigger, report_trigger_period
 from reports.fanout.recovery import report_recover
 from reports.models import Report
+from reports.period_services import BadPeriod
 from reports.presentation.pages import (
     report_overview_context,
     store_id_from_url,
     store_url_segment,
     store_week_context,
 )
+from reports.presentation.period_report import period_report_context, period_store_page
 from reports.services import NoPollsError
 
 REPORTS_PER_PAGE = 20
 #: Seconds between refreshes of a page that shows an unfinished report, with or without JavaScript.
 REFRESH_SECONDS = 2
+#: The periods the dashboard offers beside the fixed report (README, "Period reports"), with their labels.
+RUN_PERIODS: dict[PeriodName, str] = {"last_30_days": "the last 30 days", "previous_month": "the previous month"}
 
 
 class _TriggerScope:
@@ -64,10 +69,18 @@ def _frame(request: HttpRequest, organization: Organization, nav: str) -> dict[s
         "organizations": organizations_visible_to(request.user),
         "role": role_in(request.user, organization),
         "may_run": may_trigger(request.user, organization),
+        "run_periods": RUN_PERIODS,
     }
 
 
 def _overview(organization: Organization, report: Report) -> dict[str, Any]:
+    """A complete report's sections: the fixed report's overview, or a period report's page."""
+    if report.is_period:
+        return period_report_context(
+            report,
+            store_url=lambda store_id: store_url(organization, report.id, store_id),
+            download_url=reverse("portal:csv", args=[organization.slug, report.id]),
+        )
     return report_overview_context(
         report,
         store_url=lambda store_id: store_url(organization, report.id, store_id),
@@ -141,8 +154,18 @@ def run_report(request: HttpRequest, slug: str) -> HttpResponse:
         response["Retry-After"] = str(seconds)
         return response
     user = request.user if isinstance(request.user, User) else None
+    asked = request.POST.get("period") or None
+    period = next((name for name in RUN_PERIODS if name == asked), None)
+    if asked is not None and period is None:
+        message = f"unknown period {asked[:50]!r}; choose one of {', '.join(RUN_PERIODS)}"
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
     try:
-        report_trigger(as_of=None, requested_by=user, organization=organization)
+        if period is None:
+            report_trigger(as_of=None, requested_by=user, organization=organization)
+        else:
+            report_trigger_period(as_of=None, name=period, requested_by=user, organization=organization)
+    except BadPeriod as error:
+        messages.error(request, f"That period cannot be reported on: {error}")
     except NoPollsError:
         messages.error(request, "There is no poll data yet, so there is nothing to report on.")
     return redirect("portal:dashboard", slug=organization.slug)
@@ -231,5 +254,12 @@ def store_page(request: HttpRequest, slug: str, report_id: str, store_id: str) -
     store = store_for(request.user, organization, store_id_from_url(store_id))
     if report.as_of is None:
         raise Http404("this report has no as_of yet")
+    if report.is_period:
+        context = _frame(request, organization, "reports") | {
+            "report": report,
+            "store_id": store.pk,
+            "store_page": period_store_page(report, store.pk),
+        }
+        return render(request, "portal/period_store.html", context)
     context = _frame(request, organization, "reports") | store_week_context(report, store.pk)
     return render(request, "portal/store.html", context)

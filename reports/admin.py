@@ -34,9 +34,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
-from reports.engine.period_csv import NotAPeriodCsv
 from reports.fanout.queue import report_trigger
 from reports.models import Report, ReportShard
 from reports.presentation.durations import duration_text
@@ -46,7 +44,7 @@ from reports.presentation.pages import (
     store_url_segment,
     store_week_context,
 )
-from reports.presentation.period_report import period_report_page, period_store_page
+from reports.presentation.period_report import period_report_context, period_store_page
 from reports.selectors import reports_visible_to
 from reports.services import NoPollsError
 from stores.admin import StorePageLink, store_page_links
@@ -271,18 +269,11 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return super().change_view(request, object_id, form_url, context)
 
     def _period_context(self, report: Report) -> dict[str, Any]:
-        """A period report's page (:func:`reports.presentation.period_report.period_report_page`)."""
-        try:
-            page = period_report_page(report, store_url=lambda store_id: store_page_url(report.id, store_id))
-        except FileNotFoundError:
-            return {"report_file_gone": True}
-        except NotAPeriodCsv as error:
-            return {"report_file_unreadable": str(error)}
-        return {
-            "period_page": page,
-            "coverage_svg": mark_safe(page.coverage_svg),  # noqa: S308 - built and escaped by reports.presentation.charts
-            "download_url": reverse("download_report", args=[report.id]),
-        }
+        return period_report_context(
+            report,
+            store_url=lambda store_id: store_page_url(report.id, store_id),
+            download_url=reverse("download_report", args=[report.id]),
+        )
 
     def _overview_context(self, report: Report) -> dict[str, Any]:
         download = reverse("download_report", args=[report.id])

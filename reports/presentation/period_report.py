@@ -26,8 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
-from reports.engine.period_csv import read_period_csv
+from django.utils.safestring import mark_safe
+
+from reports.engine.period_csv import NotAPeriodCsv, read_period_csv
 from reports.engine.units import instant_datetime
 from reports.models import Report
 from reports.period_services import period_store_in_report
@@ -193,3 +196,22 @@ def period_store_page(report: Report, store_id: str) -> PeriodStorePage | None:
             for start, end in store.outages
         ],
     )
+
+
+def period_report_context(report: Report, *, store_url: Callable[[str], str], download_url: str) -> dict[str, Any]:
+    """The template context of ``reports/_period_report.html`` for a complete period report (admin and portal).
+
+    A stored CSV that is gone or not a period report's gives the same flags
+    as the fixed report's overview (``report_file_gone``, ``report_file_unreadable``).
+    """
+    try:
+        page = period_report_page(report, store_url=store_url)
+    except FileNotFoundError:
+        return {"report_file_gone": True}
+    except NotAPeriodCsv as error:
+        return {"report_file_unreadable": str(error)}
+    return {
+        "period_page": page,
+        "coverage_svg": mark_safe(page.coverage_svg),  # noqa: S308 - built and escaped by reports.presentation.charts
+        "download_url": download_url,
+    }
