@@ -1,4 +1,4 @@
-"""Period reports in the portal: the dashboard offers the last 30 days and the previous month beside the fixed report."""
+"""Period reports in the portal: the dashboard offers the last 30 days and the previous month beside the fixed one."""
 
 from __future__ import annotations
 
