@@ -58,7 +58,13 @@ from import_export.admin import ImportMixin
 from ingestion.errors import BadInputFile
 from ingestion.models import IngestRun
 from ingestion.rejects import RejectsCollector
-from ingestion.runs import ingest_run_load, ingest_run_queue, ingest_run_start, ingest_run_store_upload
+from ingestion.runs import (
+    ingest_run_load,
+    ingest_run_queue,
+    ingest_run_rejects_download,
+    ingest_run_start,
+    ingest_run_store_upload,
+)
 from ingestion.services import IngestResult
 from ingestion.uploads import UploadLimit, install_upload_limit, refused_upload, too_large_message
 from organizations.admin import OrganizationAdmin
@@ -417,11 +423,4 @@ class IngestRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         run = IngestRun.objects.filter(pk=run_id).first()
         if not self.has_view_permission(request, run) or run is None:
             raise PermissionDenied if run is not None else Http404("no such run")
-        if not run.rejects_file:
-            raise Http404("this run rejected no rows")
-        return FileResponse(
-            run.rejects_file.open("rb"),
-            as_attachment=True,
-            filename=f"run-{run.pk}-rejects.csv",
-            content_type="text/csv",
-        )
+        return ingest_run_rejects_download(run)

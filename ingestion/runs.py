@@ -27,6 +27,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files import File
 from django.db import connection, connections, transaction
+from django.http import FileResponse, Http404
 from django.utils import timezone
 
 from ingestion.csvfile import CsvRows
@@ -224,3 +225,12 @@ def ingest_file_check(*, kind: str, path: Path, format: str) -> None:
         next(rows, None)
     finally:
         rows.close()  # type: ignore[attr-defined]
+
+
+def ingest_run_rejects_download(run: IngestRun) -> FileResponse:
+    """A run's rejects CSV as a download (the admin's and the API's); 404 when it rejected no row."""
+    if not run.rejects_file:
+        raise Http404("this run rejected no rows")
+    return FileResponse(
+        run.rejects_file.open("rb"), as_attachment=True, filename=f"run-{run.pk}-rejects.csv", content_type="text/csv"
+    )

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -40,6 +40,7 @@ from ingestion.runs import (
     ingest_run_for_key,
     ingest_run_load,
     ingest_run_queue,
+    ingest_run_rejects_download,
     ingest_run_start,
     ingest_run_store_upload,
 )
@@ -169,12 +170,4 @@ class IngestRunRejectsView(APIView):
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY, 404: OpenApiResponse(description="no rejects")})
     def get(self, request: Request, run_id: int) -> FileResponse:
-        run = get_object_or_404(IngestRun, pk=run_id)
-        if not run.rejects_file:
-            raise Http404("this run rejected no rows")
-        return FileResponse(
-            run.rejects_file.open("rb"),
-            as_attachment=True,
-            filename=f"run-{run.pk}-rejects.csv",
-            content_type="text/csv",
-        )
+        return ingest_run_rejects_download(get_object_or_404(IngestRun, pk=run_id))

@@ -108,7 +108,15 @@ from operator import itemgetter, ne
 from typing import NamedTuple, TypeAlias
 from zoneinfo import ZoneInfo
 
-from reports.engine.units import WEEK, WINDOWS, Instant, Window, instant_datetime, to_instant
+from reports.engine.units import (
+    HALF_MICROSECONDS_PER_SECOND,
+    WEEK,
+    WINDOWS,
+    Instant,
+    Window,
+    instant_datetime,
+    to_instant,
+)
 
 Interval: TypeAlias = tuple[Instant, Instant]
 """Half-open ``[start, end)`` in microseconds."""
@@ -119,7 +127,6 @@ HalfInstant: TypeAlias = int
 Poll: TypeAlias = tuple[Instant, bool]
 """``(instant, active)``: one status poll of a store."""
 
-_HALF_MICROSECONDS_PER_SECOND = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +182,7 @@ class _HalfMicrosecondSpan:
 
     @property
     def seconds(self) -> Fraction:
-        return Fraction(self.end_half_us - self.start_half_us, _HALF_MICROSECONDS_PER_SECOND)
+        return Fraction(self.end_half_us - self.start_half_us, HALF_MICROSECONDS_PER_SECOND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,20 +334,28 @@ def _business_intervals_memo(
 
 
 def observations_in_business(polls: Sequence[Poll], business: Sequence[Interval], now: Instant) -> Observations:
-    """Rule 4: polls in ``[now - WEEK, now]`` that fall inside business time.
+    """Rule 4: polls in ``[now - WEEK, now]`` that fall inside business time (:func:`observations_between`)."""
+    return observations_between(polls, business, now - WEEK, now)
 
-    ``polls`` must be sorted by time, ``business`` sorted and disjoint.  Of two polls at
-    the same instant the later one wins.  Each business interval picks its polls by
-    bisection, so the per-poll work happens in C (slices and ``dict.update``).
+
+def observations_between(
+    polls: Sequence[Poll], business: Sequence[Interval], start: Instant, end: Instant
+) -> Observations:
+    """Polls in ``[start, end]`` (both included) that fall inside business time: the week's, or a period's.
+
+    ``polls`` must be sorted by time (``ValueError`` otherwise), ``business`` sorted and
+    disjoint.  Of two polls at the same instant the later one wins.  Each business
+    interval picks its polls by bisection, so the per-poll work happens in C (slices and
+    ``dict.update``).
     """
     times = list(map(itemgetter(0), polls))
     if times != sorted(times):
         raise ValueError("polls must be sorted by time")
-    first, last = bisect_left(times, now - WEEK), bisect_right(times, now)
+    first, last = bisect_left(times, start), bisect_right(times, end)
     status_by_time: dict[Instant, bool] = {}
-    for start, end in business:
-        first = bisect_left(times, start, first, last)
-        upto = bisect_left(times, end, first, last)
+    for interval_start, interval_end in business:
+        first = bisect_left(times, interval_start, first, last)
+        upto = bisect_left(times, interval_end, first, last)
         status_by_time.update(polls[first:upto])
         first = upto
     return Observations(list(status_by_time), list(status_by_time.values()))
@@ -437,7 +452,7 @@ def measure_overlap(stretches: Sequence[RawStretch], start: Instant, end: Instan
 def uptime_in_window(stretches: Sequence[RawStretch], start: Instant, end: Instant) -> Uptime:
     """Rule 6: uptime and downtime in ``[start, end)``, exact seconds."""
     up, down = measure_overlap(stretches, start, end)
-    return Uptime(Fraction(up, _HALF_MICROSECONDS_PER_SECOND), Fraction(down, _HALF_MICROSECONDS_PER_SECOND))
+    return Uptime(Fraction(up, HALF_MICROSECONDS_PER_SECOND), Fraction(down, HALF_MICROSECONDS_PER_SECOND))
 
 
 def store_uptime(polls: Sequence[Poll], business: Sequence[Interval], now: Instant) -> StoreUptime:
@@ -541,7 +556,7 @@ def outage_seconds_in_window(found: Sequence[Outage], start: Instant, end: Insta
     for outage in found:
         overlap = min(outage.end_half_us, window_end) - max(outage.start_half_us, window_start)
         if overlap > 0:
-            inside.append(Fraction(overlap, _HALF_MICROSECONDS_PER_SECOND))
+            inside.append(Fraction(overlap, HALF_MICROSECONDS_PER_SECOND))
     return inside
 
 

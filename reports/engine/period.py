@@ -79,7 +79,6 @@ Choices where the contract is silent
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -93,10 +92,20 @@ from reports.engine.intervals import (
     Poll,
     RawStretch,
     business_intervals,
+    observations_between,
     status_segments,
     stretches_in_business,
 )
-from reports.engine.units import DAY, HOUR, WEEK, WINDOWS, Instant, Window
+from reports.engine.units import (
+    DAY,
+    HALF_MICROSECONDS_PER_SECOND,
+    HOUR,
+    MICROSECONDS_PER_SECOND,
+    WEEK,
+    WINDOWS,
+    Instant,
+    Window,
+)
 
 COVERAGE_RADIUS: Instant = HOUR
 """R: an instant of business time further than this from every observation is unobserved."""
@@ -104,8 +113,6 @@ COVERAGE_RADIUS: Instant = HOUR
 LONGEST_PERIOD: Instant = 93 * DAY
 """A period report measures at most 93 days (a quarter)."""
 
-_HALF_MICROSECONDS_PER_SECOND = 2_000_000
-_MICROSECONDS_PER_SECOND = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,26 +188,6 @@ def _period_business_memo(
     return tuple(business_intervals(tuple(hours), tz, start, end))
 
 
-def observations_in_period(
-    polls: Sequence[Poll], business: Sequence[Interval], start: Instant, end: Instant
-) -> Observations:
-    """Rule 7: polls in ``[start, end]`` that fall inside business time; of two at one instant the later wins.
-
-    ``polls`` sorted by time (``ValueError`` otherwise), ``business`` sorted and disjoint.
-    """
-    times = [instant for instant, _ in polls]
-    if times != sorted(times):
-        raise ValueError("polls must be sorted by time")
-    first, last = bisect_left(times, start), bisect_right(times, end)
-    status_by_time: dict[Instant, bool] = {}
-    for interval_start, interval_end in business:
-        first = bisect_left(times, interval_start, first, last)
-        upto = bisect_left(times, interval_end, first, last)
-        status_by_time.update(polls[first:upto])
-        first = upto
-    return Observations(list(status_by_time), list(status_by_time.values()))
-
-
 # --- Rule 9: coverage --------------------------------------------------------------------
 
 
@@ -256,7 +243,7 @@ def outage_lengths(stretches: Sequence[RawStretch]) -> tuple[Fraction, ...]:
     interval (already clipped to the period) into alternating up and down stretches, so
     every down stretch is one outage: closing time and the period's bounds end it.
     """
-    return tuple(Fraction(hi - lo, _HALF_MICROSECONDS_PER_SECOND) for lo, hi, active in stretches if not active)
+    return tuple(Fraction(hi - lo, HALF_MICROSECONDS_PER_SECOND) for lo, hi, active in stretches if not active)
 
 
 # --- One store ---------------------------------------------------------------------------
@@ -269,15 +256,15 @@ def period_numbers(polls: Sequence[Poll], business: Sequence[Interval], start: I
     :func:`business_intervals_for_period`.  ``polls`` sorted by time; those outside
     ``[start, end]`` are ignored.
     """
-    observations = observations_in_period(polls, business, start, end)
+    observations = observations_between(polls, business, start, end)
     stretches = stretches_in_business(business, status_segments(observations), start, end)
     up = sum(hi - lo for lo, hi, active in stretches if active)
     down = sum(hi - lo for lo, hi, active in stretches if not active)
     return PeriodNumbers(
-        business=Fraction(clipped_length(business, start, end), _MICROSECONDS_PER_SECOND),
-        up=Fraction(up, _HALF_MICROSECONDS_PER_SECOND),
-        down=Fraction(down, _HALF_MICROSECONDS_PER_SECOND),
-        no_data=Fraction(unobserved_time(business, observations.times, start, end), _MICROSECONDS_PER_SECOND),
+        business=Fraction(clipped_length(business, start, end), MICROSECONDS_PER_SECOND),
+        up=Fraction(up, HALF_MICROSECONDS_PER_SECOND),
+        down=Fraction(down, HALF_MICROSECONDS_PER_SECOND),
+        no_data=Fraction(unobserved_time(business, observations.times, start, end), MICROSECONDS_PER_SECOND),
         outages=outage_lengths(stretches),
     )
 
@@ -287,7 +274,7 @@ def no_data_by_window(observations: Observations, business: Sequence[Interval], 
     assert all(window.length <= WEEK for window in WINDOWS)
     return {
         window: Fraction(
-            unobserved_time(business, observations.times, now - window.length, now), _MICROSECONDS_PER_SECOND
+            unobserved_time(business, observations.times, now - window.length, now), MICROSECONDS_PER_SECOND
         )
         for window in WINDOWS
     }
@@ -300,6 +287,6 @@ def period_outage_spans(
 
     The same stretches :func:`period_numbers` measures, so the spans' lengths are its ``outages``.
     """
-    observations = observations_in_period(polls, business, start, end)
+    observations = observations_between(polls, business, start, end)
     stretches = stretches_in_business(business, status_segments(observations), start, end)
     return [(Fraction(lo, 2), Fraction(hi, 2)) for lo, hi, active in stretches if not active]

@@ -20,6 +20,8 @@ Instant: TypeAlias = int
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 MICROSECONDS_PER_SECOND = 1_000_000
+#: The engine's exact unit for midpoints: twice an instant (see reports.engine.intervals).
+HALF_MICROSECONDS_PER_SECOND = 2 * MICROSECONDS_PER_SECOND
 SECONDS_PER_MINUTE = 60
 SECONDS_PER_HOUR = 3600
 

@@ -10,12 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from reports.engine.calendar_periods import calendar_period
-from reports.engine.intervals import HoursRow, Poll
+from reports.engine.intervals import HoursRow, Poll, observations_between
 from reports.engine.period import (
     PeriodNumbers,
     business_intervals_for_period,
     no_data_by_window,
-    observations_in_period,
     period_is_valid,
     period_numbers,
     period_outage_spans,
@@ -160,7 +159,7 @@ def test_a_poll_exactly_at_end_is_an_observation_and_end_is_not_measured() -> No
 
 def test_a_poll_at_end_is_not_an_observation_when_end_is_closing_time() -> None:
     hours = every_day(time(9), time(12))
-    observations = observations_in_period(
+    observations = observations_between(
         [poll(at(11), True), poll(at(12), False)],
         business_intervals_for_period(hours, UTC_ZONE, at(0), at(12)),
         at(0),
@@ -225,7 +224,7 @@ def test_the_fixed_reports_no_data_per_window() -> None:
     now = at(12)
     hours: list[HoursRow] = []
     business = business_intervals_for_period(hours, UTC_ZONE, now - 7 * 86_400 * 1_000_000, now)
-    observations = observations_in_period([poll(at(11, 30), True)], business, now - 7 * 86_400 * 1_000_000, now)
+    observations = observations_between([poll(at(11, 30), True)], business, now - 7 * 86_400 * 1_000_000, now)
     no_data = no_data_by_window(observations, business, now)
     assert no_data[LAST_HOUR] == 0
     assert no_data[LAST_DAY] == (24 - 2) * 3600 + 30 * 60  # 10:30-12:00 is observed
