@@ -55,6 +55,7 @@ class Command(BaseCommand):
             )
         alice = Token.objects.get(user__username=DEMO_OWNERS[0][1]).key
         lines += [
+            f"  Owner portal {base}/login/  (log in as {DEMO_OWNERS[0][1]} or {DEMO_OWNERS[1][1]})",
             "",
             f"  As {DEMO_OWNERS[0][1]} ({first}; {second}'s reports and stores answer 404):",
             f'    curl -s -X POST -H "Authorization: Token {alice}" {base}/trigger_report',
