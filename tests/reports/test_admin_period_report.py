@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
@@ -53,7 +54,7 @@ def text_of(html: str, element_id: str) -> str:
 
 
 def test_the_period_page_shows_overall_uptime_sla_met_and_coverage(staff: Client, period_report: Report) -> None:
-    html = page(staff, reverse("admin:reports_report_change", args=[period_report.id]))
+    html = page(staff, reverse("admin:reports_report_change", args=[quote(period_report.id)]))
 
     assert text_of(html, "period-stores") == "5"
     # Uptime 8 + 48 + 48 = 104 h of 104 + 8 + 48 + 48 = 208 h measured: 50 %.
@@ -72,7 +73,7 @@ def test_the_period_page_shows_overall_uptime_sla_met_and_coverage(staff: Client
 def test_the_stores_that_spent_the_most_error_budget_come_first_with_links(
     staff: Client, period_report: Report
 ) -> None:
-    html = page(staff, reverse("admin:reports_report_change", args=[period_report.id]))
+    html = page(staff, reverse("admin:reports_report_change", args=[quote(period_report.id)]))
 
     table = html.split('id="budget-stores"')[1].split("</table>")[0]
     stores = re.findall(r'class="store-link" href="([^"]+)">([^<]+)<', table)
