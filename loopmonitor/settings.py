@@ -325,6 +325,9 @@ SPECTACULAR_SETTINGS = {
 
 # A report unfinished this long after its trigger ends Failed, whatever happened.
 REPORT_DEADLINE_SECONDS = env_int("REPORT_DEADLINE_SECONDS", 1800)
+# Backpressure: with this many reports unfinished, a trigger is refused (503) with a Retry-After of this many seconds.
+REPORT_MAX_UNFINISHED = env_int("REPORT_MAX_UNFINISHED", 20)
+REPORT_BUSY_RETRY_AFTER_SECONDS = env_int("REPORT_BUSY_RETRY_AFTER_SECONDS", 10)
 REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 30)
 
 # The hourly feed (README, "The hourly feed"): the ingestion API's limits,

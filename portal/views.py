@@ -30,7 +30,7 @@ from portal.selectors import organization_for, organization_reports, report_for,
 from reports.downloads import report_csv_download
 from reports.engine.calendar_periods import PeriodName
 from reports.extended_csv import ExtendedCsvUnavailable
-from reports.fanout.queue import report_trigger, report_trigger_period
+from reports.fanout.queue import TooManyUnfinished, report_trigger, report_trigger_period
 from reports.fanout.recovery import report_recover
 from reports.models import Report
 from reports.period_services import BadPeriod
@@ -166,6 +166,11 @@ def run_report(request: HttpRequest, slug: str) -> HttpResponse:
             report_trigger_period(as_of=None, name=period, requested_by=user, organization=organization)
     except BadPeriod as error:
         messages.error(request, f"That period cannot be reported on: {error}")
+    except TooManyUnfinished as error:
+        context = _frame(request, organization, "dashboard") | {"retry_after": error.retry_after, "busy": True}
+        response = render(request, "portal/too_many_runs.html", context, status=503)
+        response["Retry-After"] = str(error.retry_after)
+        return response
     except NoPollsError:
         messages.error(request, "There is no poll data yet, so there is nothing to report on.")
     return redirect("portal:dashboard", slug=organization.slug)

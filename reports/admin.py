@@ -35,7 +35,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from reports.fanout.queue import report_trigger
+from reports.fanout.queue import TooManyUnfinished, report_trigger
 from reports.models import Report, ReportShard
 from reports.presentation.durations import duration_text
 from reports.presentation.pages import (
@@ -253,7 +253,7 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         user = request.user if isinstance(request.user, User) else None
         try:
             report = report_trigger(as_of=None, requested_by=user)
-        except NoPollsError as error:
+        except (NoPollsError, TooManyUnfinished) as error:
             self.message_user(request, f"No report was started: {error}.", messages.ERROR)
             return redirect("admin:reports_report_changelist")
         self.message_user(request, f"Report {report.id} is running; this page shows it once it is complete.")

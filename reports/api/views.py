@@ -52,7 +52,7 @@ from reports.api.serializers import (
 )
 from reports.downloads import report_csv_download
 from reports.extended_csv import ExtendedCsvUnavailable
-from reports.fanout.queue import report_trigger, report_trigger_period
+from reports.fanout.queue import TooManyUnfinished, report_trigger, report_trigger_period
 from reports.fanout.recovery import report_recover
 from reports.models import Report
 from reports.period_services import BadPeriod
@@ -200,6 +200,7 @@ class TriggerReportView(APIView):
             404: OpenApiResponse(description="no organization with this slug that the user may see"),
             409: OpenApiResponse(description="no polls yet"),
             413: OpenApiResponse(description="body larger than DATA_UPLOAD_MAX_MEMORY_SIZE"),
+            503: OpenApiResponse(description="REPORT_MAX_UNFINISHED reports are unfinished; see Retry-After"),
         },
         summary="Start computing a report",
     )
@@ -228,6 +229,12 @@ class TriggerReportView(APIView):
                 )
         except NoPollsError as error:
             raise NoPolls(str(error)) from None
+        except TooManyUnfinished as error:
+            return Response(
+                {"detail": str(error)},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(error.retry_after)},
+            )
         return Response(
             {"report_id": report.id},
             status=status.HTTP_202_ACCEPTED,
