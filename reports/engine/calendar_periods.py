@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
-PeriodName = Literal["last_7_days", "last_30_days", "previous_week", "previous_month", "month_to_date"]
+PeriodName = Literal["last_7_days", "last_30_days", "previous_day", "previous_week", "previous_month", "month_to_date"]
 PERIOD_NAMES: tuple[str, ...] = get_args(PeriodName)
 
 
@@ -33,6 +33,7 @@ def calendar_period(name: PeriodName, now: datetime, tz: ZoneInfo) -> tuple[date
     """``(start, end)`` in UTC of the named period for a report whose ``now`` is ``now`` (aware).
 
     ``last_7_days`` / ``last_30_days``: the 168 h / 720 h before ``now``.
+    ``previous_day``: yesterday, from local midnight to local midnight.
     ``previous_week``: from the Monday 00:00 before this week's to this week's (local).
     ``previous_month``: from the first of last month 00:00 to the first of this month (local).
     ``month_to_date``: from the first of this month 00:00 (local) to ``now``.
@@ -42,6 +43,8 @@ def calendar_period(name: PeriodName, now: datetime, tz: ZoneInfo) -> tuple[date
         return now - timedelta(days=7), now
     if name == "last_30_days":
         return now - timedelta(days=30), now
+    if name == "previous_day":
+        return local_midnight(today - timedelta(days=1), tz), local_midnight(today, tz)
     if name == "previous_week":
         this_monday = today - timedelta(days=today.weekday())
         return local_midnight(this_monday - timedelta(days=7), tz), local_midnight(this_monday, tz)

@@ -252,6 +252,20 @@ def test_a_period_is_at_most_93_days_and_not_empty() -> None:
             "UTC",
             ("2023-02-13T12:00:00+00:00", "2023-03-15T12:00:00+00:00"),
         ),
+        # The previous day, in a zone whose midnight is not UTC's (Tokyo, UTC+9: 21:00 on the 15th there).
+        (
+            "previous_day",
+            datetime(2023, 3, 15, 12, tzinfo=UTC),
+            "Asia/Tokyo",
+            ("2023-03-13T15:00:00+00:00", "2023-03-14T15:00:00+00:00"),
+        ),
+        # Across the spring-forward night (America/Chicago, 2023-03-12): the day is 23 hours long.
+        (
+            "previous_day",
+            datetime(2023, 3, 13, 12, tzinfo=UTC),
+            "America/Chicago",
+            ("2023-03-12T06:00:00+00:00", "2023-03-13T05:00:00+00:00"),
+        ),
         # Wednesday 2023-03-15: the previous week is Monday 03-06 to Monday 03-13.
         (
             "previous_week",
