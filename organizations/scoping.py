@@ -81,28 +81,42 @@ class MayNotTrigger(Exception):
     """The user sees the organization (or none) but may not run its report: a viewer, or no membership at all."""
 
 
-def trigger_organization(user: AnyUser, slug: str | None) -> Organization | None:
-    """Whose report ``user`` runs when they ask for ``slug`` (``None``: not given); ``None`` is the fleet report.
+def acting_organization(user: AnyUser, slug: str | None, *, action: str, fleet: bool) -> Organization | None:
+    """The organization ``user`` acts on when they name ``slug`` (``None``: not given), as an owner.
 
-    Staff get the fleet report unless they name an organization; a member
-    of one organization gets that one's; a member of several must name one.
-    A slug is looked up among the organizations the user sees, so a foreign
-    one raises :class:`NoSuchOrganization` exactly as an unknown one does.
+    A member of one organization gets that one; a member of several must
+    name one. Staff act on any; without a slug, on the fleet (``None``)
+    where there is one (``fleet``), else they must name one. A slug is looked
+    up among the organizations the user sees, so a foreign one raises
+    :class:`NoSuchOrganization` exactly as an unknown one does. ``action``
+    says what only an owner may do, for :class:`MayNotTrigger`'s message.
     """
     visible = organizations_visible_to(user)
     if slug is not None:
         organization = visible.filter(slug=slug).first()
         if organization is None:
             raise NoSuchOrganization(slug)
-    elif is_staff(user):
+    elif is_staff(user) and fleet:
         organization = None
     else:
         choices = list(visible.values_list("slug", flat=True)[:2])
         if not choices:
             raise MayNotTrigger("you are a member of no organization")
         if len(choices) > 1:
-            raise OrganizationRequired(list(visible.values_list("slug", flat=True)))
+            raise OrganizationRequired(list(visible.values_list("slug", flat=True)[:50]))
         organization = visible.get(slug=choices[0])
     if not may_trigger(user, organization):
-        raise MayNotTrigger(f"only an owner of {organization} may run its report")
+        raise MayNotTrigger(f"only an owner of {organization} may {action}")
+    return organization
+
+
+def trigger_organization(user: AnyUser, slug: str | None) -> Organization | None:
+    """Whose report ``user`` runs when they ask for ``slug``; ``None`` is the fleet report (staff only)."""
+    return acting_organization(user, slug, action="run its report", fleet=True)
+
+
+def managing_organization(user: AnyUser, slug: str | None) -> Organization:
+    """Whose subscriptions ``user`` creates when they name ``slug``: always an organization, as its owner or staff."""
+    organization = acting_organization(user, slug, action="manage its subscriptions", fleet=False)
+    assert organization is not None
     return organization

@@ -14,6 +14,12 @@ urlpatterns = [
         views.DownloadReportView.as_view(),
         name="download_report",
     ),
+    # A delivered report's signed link: no token needed, refused once altered or expired.
+    re_path(
+        r"^downloads/(?P<token>[A-Za-z0-9_:-]{20,200})/?$",
+        views.SignedDownloadView.as_view(),
+        name="signed_download",
+    ),
     # Store ids are opaque printable text, so a store id may itself hold a slash.
     re_path(r"^stores/(?P<store_id>.+)/outages/?$", api_outages.StoreOutagesView.as_view(), name="store_outages"),
 ]

@@ -50,6 +50,7 @@ from reports.api.serializers import (
     TriggerReportInput,
     TriggerReportOutput,
 )
+from reports.download_links import LinkRefused, signed_report_id
 from reports.downloads import report_csv_download
 from reports.extended_csv import ExtendedCsvUnavailable
 from reports.fanout.queue import TooManyUnfinished, report_trigger, report_trigger_period
@@ -317,6 +318,33 @@ class DownloadReportView(APIView):
         if report is None:
             raise NotFound(f"no complete report with id {report_id!r}")
         return csv_response(report, extended=extended)
+
+
+class SignedDownloadView(APIView):
+    """The CSV behind a signed link (:mod:`reports.download_links`): whoever holds the link, until it expires."""
+
+    authentication_classes: list[type] = []
+    permission_classes: list[type] = []
+    content_negotiation_class = CsvOrJsonNegotiation
+
+    @extend_schema(
+        auth=[],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            403: OpenApiResponse(description="the link was altered, or it expired"),
+            404: OpenApiResponse(description="the report is gone"),
+        },
+        summary="A delivered report's CSV, through its signed link",
+    )
+    def get(self, request: Request, token: str) -> HttpResponseBase:
+        try:
+            report_id = signed_report_id(token)
+        except LinkRefused as refused:
+            raise PermissionDenied(str(refused)) from None
+        report = Report.objects.filter(id=report_id, status=Report.Status.COMPLETE).first()
+        if report is None:
+            raise NotFound("the report of this link is no longer stored")
+        return csv_response(report)
 
 
 class ReportsPagination(PageNumberPagination):

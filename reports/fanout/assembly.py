@@ -18,6 +18,7 @@ from reports.extended_csv import report_extended_csv_queue
 from reports.fanout.claims import heartbeat, lease, report_fail
 from reports.models import Report, ReportShard
 from reports.period_services import report_header
+from reports.signals import report_finished
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +58,15 @@ def report_assemble(*, report_id: str) -> None:
         logger.error("report %s: assembly refused although every shard is complete: %s", report_id, refused)
         report_fail(report_id, f"assembly refused: {refused}", plan_attempt=report.plan_attempts)
         return
-    assembling.update(
+    completed = assembling.update(
         status=Report.Status.COMPLETE,
         csv_file=report.csv_file.name,
         rows=report.stores_total,
         finished_at=timezone.now(),
     )
     logger.info("report %s complete: %d rows", report_id, report.stores_total)
+    if completed:
+        report_finished.send(sender=Report, report_id=report_id, status=Report.Status.COMPLETE)
     if not report.is_period:  # the extended CSV adds columns to the fixed windows
         report_extended_csv_queue(report_id=report_id)
 

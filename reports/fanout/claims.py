@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from reports.models import Report, ReportShard
+from reports.signals import report_finished
 
 logger = logging.getLogger(__name__)
 
@@ -110,4 +111,5 @@ def report_fail(report_id: str, error: str, *, plan_attempt: int | None = None) 
     unfinished = Report.objects.filter(id=report_id, status__in=[Report.Status.PENDING, Report.Status.RUNNING])
     if plan_attempt is not None:
         unfinished = unfinished.filter(plan_attempts=plan_attempt)
-    unfinished.update(status=Report.Status.FAILED, error=error, finished_at=timezone.now())
+    if unfinished.update(status=Report.Status.FAILED, error=error, finished_at=timezone.now()):
+        report_finished.send(sender=Report, report_id=report_id, status=Report.Status.FAILED)

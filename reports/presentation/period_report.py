@@ -34,11 +34,10 @@ from reports.engine.period_csv import NotAPeriodCsv, read_period_csv
 from reports.engine.units import instant_datetime
 from reports.models import Report
 from reports.period_services import period_store_in_report
+from reports.period_summary import overall_uptime_percent
 from reports.presentation.charts import Bar, histogram_svg
 from reports.presentation.durations import duration_text
 from reports.presentation.overview import bucket_index
-
-HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +82,7 @@ class PeriodReportPage:
 
     @property
     def uptime_percent(self) -> Decimal | None:
-        measured = self.uptime_hours + self.downtime_hours
-        return None if not measured else HUNDRED * self.uptime_hours / measured
+        return overall_uptime_percent(self.uptime_hours, self.downtime_hours)
 
     @property
     def has_sla(self) -> bool:
