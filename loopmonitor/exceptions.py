@@ -66,7 +66,7 @@ def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
 logger = logging.getLogger(__name__)
 
 #: Pages for people in a browser, which keep Django's HTML error pages; every other path is the API.
-BROWSER_PATH_PREFIXES = ("/admin/", "/api-auth/")
+BROWSER_PATH_PREFIXES = ("/admin/", "/api-auth/", "/unsubscribe/")
 #: The owner portal's pages (``portal.urls``): its home is ``/`` itself, the rest sits under these.
 PORTAL_PATH_PREFIXES = ("/login/", "/logout/", "/o/")
 

@@ -347,3 +347,30 @@ LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:login"
 # --- end of the owner portal's settings
+
+# --- Scheduled delivery (issue 16): subscriptions send period reports by email and by signed webhook.
+INSTALLED_APPS.append("subscriptions")
+# Where links in emails and webhooks point (workers build them without a request).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Email through Django's framework, configured with Django's own names; the console backend without a host.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Loop uptime reports <reports@localhost>")
+EMAIL_BACKEND = (
+    "subscriptions.mail_backend.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+# A report's CSV is attached up to this size, linked (signed, SIGNED_DOWNLOAD_DAYS) above it.
+DELIVERY_ATTACH_MAX_BYTES = env_int("DELIVERY_ATTACH_MAX_BYTES", 5 * 1024 * 1024)
+SIGNED_DOWNLOAD_DAYS = env_int("SIGNED_DOWNLOAD_DAYS", 7)
+# A failed attempt is tried again after each of these delays in turn (1 min, 5 min, 30 min, 2 h, 6 h),
+# then the delivery is marked failed.
+DELIVERY_RETRY_SECONDS = [int(s) for s in env_list("DELIVERY_RETRY_SECONDS", ["60", "300", "1800", "7200", "21600"])]
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Development and tests only: allow http:// and private, loopback and link-local webhook addresses.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_PREVIOUS_SECRET_HOURS = env_int("WEBHOOK_PREVIOUS_SECRET_HOURS", 24)
+# --- end of scheduled delivery's settings

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("operations.urls")),
     path("", include("reports.api.urls")),
     path("", include("ingestion.api.urls")),
+    path("", include("subscriptions.api.urls")),
+    path("", include("subscriptions.urls")),
     # The owner portal (issue 14): /, /login/, /logout/, /o/<organization>/...
     path("", include("portal.urls")),
 ]

@@ -31,7 +31,8 @@ INGEST_ROWS = Counter("loopmonitor_ingest_rows", "Rows read from ingested files,
 INGEST_REJECTS = Counter("loopmonitor_ingest_rejected_rows", "Rows rejected when ingesting, by kind of file.", ["kind"])
 DELIVERIES = Counter(
     "loopmonitor_deliveries",
-    "Report deliveries attempted, by channel (e.g. email, webhook) and outcome (delivered, failed, retried).",
+    "Report delivery attempts, by channel (email, webhook) and outcome (delivered; retrying: failed, tried again "
+    "later; failed: the last attempt failed).",
     ["channel", "outcome"],
 )
 

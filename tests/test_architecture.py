@@ -16,7 +16,7 @@ from django.conf import settings
 from mypy import api as mypy_api
 
 BASE: Path = settings.BASE_DIR
-PRODUCT = ("organizations", "stores", "ingestion", "reports", "portal", "loopmonitor", "operations")
+PRODUCT = ("organizations", "stores", "ingestion", "reports", "portal", "loopmonitor", "operations", "subscriptions")
 ENGINE = BASE / "reports" / "engine"
 
 
@@ -50,6 +50,11 @@ def test_the_rules_see_imports() -> None:
 
 def test_stores_imports_neither_ingestion_nor_reports() -> None:
     assert offenders(("stores",), ("ingestion", "reports")) == {}
+
+
+def test_reports_and_ingestion_do_not_import_subscriptions() -> None:
+    # A report tells delivery it finished through reports.signals; it never calls delivery.
+    assert offenders(("reports", "ingestion", "stores"), ("subscriptions",)) == {}
 
 
 def test_organizations_imports_no_other_app_of_the_product() -> None:

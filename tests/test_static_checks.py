@@ -10,7 +10,17 @@ from django.conf import settings
 
 def test_the_project_passes_mypy() -> None:
     # A subprocess: the django-stubs plugin sets Django up itself.
-    packages = ["reports", "ingestion", "stores", "loopmonitor", "operations", "devtools", "organizations", "portal"]
+    packages = [
+        "reports",
+        "ingestion",
+        "stores",
+        "loopmonitor",
+        "operations",
+        "devtools",
+        "organizations",
+        "portal",
+        "subscriptions",
+    ]
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-incremental", *packages],
         cwd=settings.BASE_DIR,

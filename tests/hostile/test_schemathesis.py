@@ -35,7 +35,10 @@ from schemathesis.schemas import BaseSchema
 
 from ingestion.kinds import INGEST_KINDS
 from loopmonitor.wsgi import application
+from organizations.models import Organization
 from reports.models import Report
+from subscriptions.models import Subscription
+from subscriptions.services import subscription_create
 from tests.factories import PollFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +88,8 @@ def known_reports(settings: Settings, tmp_path: Path) -> None:
         finished_at=now + timedelta(seconds=1),
     )
     complete.csv_file.save("complete.csv", ContentFile(b"store_id\n1\n"), save=True)
+    organization = Organization.objects.create(slug="fuzzed", name="Fuzzed")
+    subscription_create(organization=organization, cadence="daily", send_hour=8, email_to=["ops@fuzzed.example"])
 
 
 @pytest.fixture
@@ -113,6 +118,7 @@ def api_schema(
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, headers=auth_header)
 
     known_ids = st.sampled_from(sorted(REPORT_IDS.values()))
+    known_subscription = st.just(Subscription.objects.values_list("id", flat=True).get())
 
     @schema.hook
     def flatmap_query(context: HookContext, query: dict[str, Any] | None) -> st.SearchStrategy[Any]:
@@ -122,6 +128,8 @@ def api_schema(
 
     @schema.hook
     def flatmap_path_parameters(context: HookContext, path: dict[str, Any] | None) -> st.SearchStrategy[Any]:
+        if path is not None and "subscription_id" in path:
+            return st.one_of(st.just(path), known_subscription.map(lambda known: {**path, "subscription_id": known}))
         if path is None or "report_id" not in path:
             return st.just(path)
         return st.one_of(st.just(path), known_ids.map(lambda report_id: {**path, "report_id": report_id}))
@@ -139,6 +147,15 @@ OPERATIONS = [
     ("GET", "/ingest/runs/{run_id}/"),
     ("GET", "/ingest/runs/{run_id}/rejects/"),
     *(("POST", f"/ingest/{kind}/") for kind in INGEST_KINDS),
+    ("GET", "/downloads/{token}/"),
+    ("GET", "/subscriptions/"),
+    ("POST", "/subscriptions/"),
+    ("GET", "/subscriptions/{subscription_id}/"),
+    ("PATCH", "/subscriptions/{subscription_id}/"),
+    ("DELETE", "/subscriptions/{subscription_id}/"),
+    ("GET", "/subscriptions/{subscription_id}/deliveries/"),
+    ("POST", "/subscriptions/{subscription_id}/rotate_secret/"),
+    ("POST", "/subscriptions/{subscription_id}/send_now/"),
 ]
 
 

@@ -35,7 +35,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from ingestion.accounts import feed_account_ensure
+from reports.download_links import signed_download_url
 from reports.models import Report
+from subscriptions.models import Subscription
+from subscriptions.services import subscription_create
+from subscriptions.unsubscribe import unsubscribe_url
 from tests.organizations.conftest import Tenants
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_reports")]
@@ -48,7 +52,13 @@ class World:
     tenants: Tenants
     alpha_report: Report
     beta_report: Report
+    alpha_subscription: Subscription
+    beta_subscription: Subscription
     alpha_store: str = "always-up"
+
+    def alpha_ids_in(self, response: Any) -> bool:
+        content = response.content.decode()
+        return self.alpha_report.id in content or self.alpha_subscription.id in content
 
 
 Path = Callable[[World], str]
@@ -61,8 +71,8 @@ class Api:
     path: Path
     method: str = "get"
     write: bool = False
-    listing: bool = False
-    """A list: another tenant gets 200 without alpha's objects, not a 404."""
+    listing: str = ""
+    """A list of ``report`` or ``subscription`` objects: another tenant gets 200 with theirs, none of alpha's."""
     body: dict[str, str] = field(default_factory=dict)
     anonymous: str = "401"
 
@@ -103,13 +113,42 @@ class Probe:
     statuses: tuple[int, ...] = (200,)
 
 
-Rule = Api | Authenticated | Public | Feed | Probe
+@dataclass(frozen=True)
+class Signed:
+    """A capability URL: its signed token is the permission, for anyone; an altered token is refused."""
+
+    valid: Path
+    forged: Path
+    method: str = "get"
+    forged_status: int = 403
+
+
+Rule = Api | Authenticated | Public | Feed | Probe | Signed
 
 ACCESS: dict[str, Rule] = {
     "trigger_report": Api(lambda w: "/trigger_report", method="post", write=True, body={"organization": "alpha"}),
     "get_report": Api(lambda w: f"/get_report?report_id={w.alpha_report.id}&format=json"),
     "download_report": Api(lambda w: f"/reports/{w.alpha_report.id}/download"),
-    "report_list": Api(lambda w: "/reports", listing=True),
+    "report_list": Api(lambda w: "/reports", listing="report"),
+    "subscription-list": Api(lambda w: "/subscriptions", listing="subscription"),
+    "subscription-detail": Api(lambda w: f"/subscriptions/{w.alpha_subscription.id}"),
+    "subscription-deliveries": Api(lambda w: f"/subscriptions/{w.alpha_subscription.id}/deliveries"),
+    "subscription-rotate-secret": Api(
+        lambda w: f"/subscriptions/{w.alpha_subscription.id}/rotate_secret", method="post", write=True
+    ),
+    "subscription-send-now": Api(
+        lambda w: f"/subscriptions/{w.alpha_subscription.id}/send_now", method="post", write=True
+    ),
+    "signed_download": Signed(
+        lambda w: signed_download_url(w.alpha_report.id).removeprefix(settings.SITE_URL),
+        lambda w: f"/downloads/{w.alpha_report.id}:1xYZ12:{'A' * 43}",
+    ),
+    "unsubscribe": Signed(
+        lambda w: unsubscribe_url(w.alpha_subscription.id, "ops@alpha.example").removeprefix(settings.SITE_URL),
+        lambda w: f"/unsubscribe/{w.alpha_subscription.id}:forged/",
+        method="post",
+        forged_status=404,
+    ),
     "store_outages": Api(lambda w: f"/stores/{w.alpha_store}/outages"),
     "schema": Authenticated(lambda w: "/api/schema/"),
     "swagger-ui": Authenticated(lambda w: "/api/docs/"),
@@ -180,7 +219,18 @@ def world(tenants: Tenants) -> World:
         report.csv_file.save(f"{organization}.csv", ContentFile(b"store_id,uptime_last_hour\nx,60.00\n"), save=True)
         return report
 
-    return World(tenants, complete(tenants.alpha), complete(tenants.beta))
+    def subscription(organization: Any) -> Subscription:
+        return subscription_create(
+            organization=organization, cadence="daily", send_hour=8, email_to=[f"ops@{organization}.example"]
+        ).subscription
+
+    return World(
+        tenants,
+        complete(tenants.alpha),
+        complete(tenants.beta),
+        subscription(tenants.alpha),
+        subscription(tenants.beta),
+    )
 
 
 def call(world: World, rule: Api | Authenticated | Public, who: str) -> Any:
@@ -197,7 +247,12 @@ def is_login_redirect(response: Any, login_url: str) -> bool:
 
 
 def alpha_ids_in(response: Any, world: World) -> bool:
-    return world.alpha_report.id in response.content.decode()
+    return world.alpha_ids_in(response)
+
+
+def beta_listed(response: Any, world: World, listing: str) -> bool:
+    beta = world.beta_report.id if listing == "report" else world.beta_subscription.id
+    return beta in response.content.decode()
 
 
 TENANT_ROWS = [name for name, rule in ACCESS.items() if isinstance(rule, Api)]
@@ -227,7 +282,7 @@ def test_another_tenant_gets_a_404_or_a_list_without_the_object(world: World, na
     if rule.listing:
         assert response.status_code == 200
         assert not alpha_ids_in(response, world)
-        assert world.beta_report.id in response.content.decode()
+        assert beta_listed(response, world, rule.listing)
     else:
         assert response.status_code == 404, (response.status_code, response.content)
         assert list(response.json()) == ["detail"]  # the shape of any 404; it may echo the id asked for
@@ -341,3 +396,13 @@ def test_a_probe_answers_without_a_login_and_shows_no_tenant_data(world: World, 
 
     assert response.status_code in rule.statuses, response.status_code
     assert not alpha_ids_in(response, world) and "alpha" not in response.content.decode()
+
+
+@pytest.mark.parametrize("name", [name for name, rule in ACCESS.items() if isinstance(rule, Signed)])
+def test_a_signed_url_serves_whoever_holds_it_and_refuses_an_altered_one(world: World, name: str) -> None:
+    rule = ACCESS[name]
+    assert isinstance(rule, Signed)
+
+    for client in (Client(), world.tenants.client("bob")):
+        assert getattr(client, rule.method)(rule.forged(world)).status_code == rule.forged_status
+    assert getattr(Client(), rule.method)(rule.valid(world)).status_code == 200

@@ -54,6 +54,14 @@ API_CALLS = [
     ("get", "/ingest/runs/1"),
     ("get", "/ingest/runs/1/rejects/"),
     *(("post", f"/ingest/{kind}") for kind in INGEST_KINDS),
+    ("get", "/subscriptions"),
+    ("post", "/subscriptions"),
+    ("get", "/subscriptions/SomeSubscription"),
+    ("patch", "/subscriptions/SomeSubscription"),
+    ("delete", "/subscriptions/SomeSubscription/"),
+    ("get", "/subscriptions/SomeSubscription/deliveries"),
+    ("post", "/subscriptions/SomeSubscription/rotate_secret"),
+    ("post", "/subscriptions/SomeSubscription/send_now/"),
 ]
 
 # Every route outside the admin, as the resolver lists it; the calls above cover each.
@@ -71,6 +79,11 @@ NON_ADMIN_ROUTES = {
     "^ingest/runs/(?P<run_id>[0-9]{1,18})/?$",
     "^ingest/runs/(?P<run_id>[0-9]{1,18})/rejects/?$",
     *(f"^ingest/{kind}/?$" for kind in INGEST_KINDS),
+    "^subscriptions/?$",
+    "^subscriptions/(?P<subscription_id>[A-Za-z0-9_-]{1,22})/?$",
+    "^subscriptions/(?P<subscription_id>[A-Za-z0-9_-]{1,22})/deliveries/?$",
+    "^subscriptions/(?P<subscription_id>[A-Za-z0-9_-]{1,22})/rotate_secret/?$",
+    "^subscriptions/(?P<subscription_id>[A-Za-z0-9_-]{1,22})/send_now/?$",
     # The owner portal: its access rules are tests/portal/test_access_rules.py's.
     "",
     "login/",
@@ -83,6 +96,11 @@ NON_ADMIN_ROUTES = {
     "o/<slug:slug>/reports/<str:report_id>/csv/",
     "o/<slug:slug>/reports/<str:report_id>/extended-csv/",
     "o/<slug:slug>/reports/<str:report_id>/stores/<str:store_id>/",
+    "o/<slug:slug>/subscriptions/",
+    "o/<slug:slug>/subscriptions/<str:subscription_id>/",
+    "o/<slug:slug>/subscriptions/<str:subscription_id>/delete/",
+    "o/<slug:slug>/subscriptions/<str:subscription_id>/rotate/",
+    "o/<slug:slug>/subscriptions/<str:subscription_id>/send/",
 }
 
 
@@ -110,10 +128,13 @@ def is_login_redirect(response: object, login_url: str) -> bool:
 
 # Open to anyone on purpose, and answering no more than ok/failed: tests/operations check each.
 PROBE_ROUTES = {"^healthz/?$", "^readyz/?$", "^metrics/?$"}
+# Open to whoever holds a signed link (a delivered report's CSV, one-click unsubscribe): tests/subscriptions
+# and tests/organizations/test_url_access.py's ``Signed`` rows prove an altered or expired link is refused.
+SIGNED_ROUTES = {"^downloads/(?P<token>[A-Za-z0-9_:-]{20,200})/?$", "unsubscribe/<str:token>/"}
 
 
 def test_the_access_tests_know_every_route_outside_the_admin() -> None:
-    assert set(routes(get_resolver().url_patterns)) == NON_ADMIN_ROUTES | PROBE_ROUTES
+    assert set(routes(get_resolver().url_patterns)) == NON_ADMIN_ROUTES | PROBE_ROUTES | SIGNED_ROUTES
 
 
 @pytest.mark.parametrize("accept", ["application/json", "text/html", "text/csv", "*/*"])
