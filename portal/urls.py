@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import views
+from portal import subscription_views, views
 
 app_name = "portal"
 
@@ -23,4 +23,25 @@ urlpatterns = [
     path("o/<slug:slug>/reports/<str:report_id>/csv/", views.report_csv, name="csv"),
     path("o/<slug:slug>/reports/<str:report_id>/extended-csv/", views.report_extended_csv, name="extended_csv"),
     path("o/<slug:slug>/reports/<str:report_id>/stores/<str:store_id>/", views.store_page, name="store"),
+    path("o/<slug:slug>/subscriptions/", subscription_views.subscription_list, name="subscriptions"),
+    path(
+        "o/<slug:slug>/subscriptions/<str:subscription_id>/",
+        subscription_views.subscription_page,
+        name="subscription",
+    ),
+    path(
+        "o/<slug:slug>/subscriptions/<str:subscription_id>/rotate/",
+        subscription_views.subscription_rotate,
+        name="subscription_rotate",
+    ),
+    path(
+        "o/<slug:slug>/subscriptions/<str:subscription_id>/send/",
+        subscription_views.subscription_send,
+        name="subscription_send",
+    ),
+    path(
+        "o/<slug:slug>/subscriptions/<str:subscription_id>/delete/",
+        subscription_views.subscription_delete,
+        name="subscription_delete",
+    ),
 ]

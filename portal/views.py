@@ -61,7 +61,7 @@ def store_url(organization: Organization, report_id: str, store_id: str) -> str:
     return reverse("portal:store", args=[organization.slug, report_id, store_url_segment(store_id)])
 
 
-def _frame(request: HttpRequest, organization: Organization, nav: str) -> dict[str, Any]:
+def frame(request: HttpRequest, organization: Organization, nav: str) -> dict[str, Any]:
     """What every page of an organization shows around its content: the organization, the user's role, the switcher."""
     return {
         "nav": nav,
@@ -125,7 +125,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     reports = organization_reports(request.user, organization)
     latest = reports.first()
     complete = reports.filter(status=Report.Status.COMPLETE).first()
-    context = _frame(request, organization, "dashboard") | {"report": complete}
+    context = frame(request, organization, "dashboard") | {"report": complete}
     if latest is not None and latest != complete:
         context |= _progress(organization, latest)
         if context["run"].status == Report.Status.COMPLETE:  # it finished just now
@@ -133,6 +133,22 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     if complete is not None:
         context |= _overview(organization, complete)
     return render(request, "portal/dashboard.html", context)
+
+
+def refuse_over_rate(request: HttpRequest, organization: Organization) -> HttpResponse | None:
+    """A 429 page once the user spent the API's per-user trigger rate (``TRIGGER_REPORT_RATE``); else ``None``.
+
+    Every portal action that computes a report counts, together with ``POST /trigger_report``.
+    """
+    throttle = ScopedRateThrottle()
+    if throttle.allow_request(request, _TriggerScope()):  # type: ignore[arg-type]
+        return None
+    wait = throttle.wait()
+    seconds = max(1, round(wait)) if wait is not None else 60
+    context = frame(request, organization, "dashboard") | {"retry_after": seconds}
+    response = render(request, "portal/too_many_runs.html", context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 @login_required
@@ -145,14 +161,9 @@ def run_report(request: HttpRequest, slug: str) -> HttpResponse:
     organization = organization_for(request.user, slug)
     if not may_trigger(request.user, organization):
         raise PermissionDenied("only the organization's owners run its reports")
-    throttle = ScopedRateThrottle()
-    if not throttle.allow_request(request, _TriggerScope()):  # type: ignore[arg-type]
-        wait = throttle.wait()
-        seconds = max(1, round(wait)) if wait is not None else 60
-        context = _frame(request, organization, "dashboard") | {"retry_after": seconds}
-        response = render(request, "portal/too_many_runs.html", context, status=429)
-        response["Retry-After"] = str(seconds)
-        return response
+    refused = refuse_over_rate(request, organization)
+    if refused is not None:
+        return refused
     user = request.user if isinstance(request.user, User) else None
     asked = request.POST.get("period") or None
     period = next((name for name in RUN_PERIODS if name == asked), None)
@@ -167,7 +178,7 @@ def run_report(request: HttpRequest, slug: str) -> HttpResponse:
     except BadPeriod as error:
         messages.error(request, f"That period cannot be reported on: {error}")
     except TooManyUnfinished as error:
-        context = _frame(request, organization, "dashboard") | {"retry_after": error.retry_after, "busy": True}
+        context = frame(request, organization, "dashboard") | {"retry_after": error.retry_after, "busy": True}
         response = render(request, "portal/too_many_runs.html", context, status=503)
         response["Retry-After"] = str(error.retry_after)
         return response
@@ -183,7 +194,7 @@ def report_list(request: HttpRequest, slug: str) -> HttpResponse:
     page = Paginator(organization_reports(request.user, organization), REPORTS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return render(request, "portal/report_list.html", _frame(request, organization, "reports") | {"page": page})
+    return render(request, "portal/report_list.html", frame(request, organization, "reports") | {"page": page})
 
 
 @login_required
@@ -192,7 +203,7 @@ def report_page(request: HttpRequest, slug: str, report_id: str) -> HttpResponse
     """A report's charts and downloads once complete; its progress until then."""
     organization = organization_for(request.user, slug)
     report = report_for(request.user, organization, report_id)
-    context = _frame(request, organization, "reports")
+    context = frame(request, organization, "reports")
     if not report.is_finished:
         context |= _progress(organization, report)
         report = context["run"]
@@ -234,7 +245,7 @@ def _download(request: HttpRequest, slug: str, report_id: str, *, extended: bool
             "The extended CSV cannot be computed: the report's data changed since it ran. Run a new report.",
             409,
         )
-    context = _frame(request, organization, "reports") | {"report": report, "problem": problem}
+    context = frame(request, organization, "reports") | {"report": report, "problem": problem}
     return render(request, "portal/download_problem.html", context, status=status)
 
 
@@ -260,11 +271,11 @@ def store_page(request: HttpRequest, slug: str, report_id: str, store_id: str) -
     if report.as_of is None:
         raise Http404("this report has no as_of yet")
     if report.is_period:
-        context = _frame(request, organization, "reports") | {
+        context = frame(request, organization, "reports") | {
             "report": report,
             "store_id": store.pk,
             "store_page": period_store_page(report, store.pk),
         }
         return render(request, "portal/period_store.html", context)
-    context = _frame(request, organization, "reports") | store_week_context(report, store.pk)
+    context = frame(request, organization, "reports") | store_week_context(report, store.pk)
     return render(request, "portal/store.html", context)

@@ -14,10 +14,13 @@ from django.urls import get_resolver, reverse
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
+from organizations.models import Organization
 from portal import urls as portal_urls
 from reports.models import Report
 from reports.presentation.pages import store_url_segment
 from stores.models import Poll
+from subscriptions.models import Subscription
+from subscriptions.services import subscription_create
 from tests.portal.conftest import Tenants, logged_in
 
 pytestmark = [
@@ -28,10 +31,15 @@ pytestmark = [
 MISSING_REPORT = "NoSuchReport-000000000"
 
 
-def page_urls(slug: str, report_id: str, store_id: str) -> dict[str, str]:
+MISSING_SUBSCRIPTION = "NoSuchSubscription"
+
+
+def page_urls(slug: str, report_id: str, store_id: str, subscription_id: str = MISSING_SUBSCRIPTION) -> dict[str, str]:
     """Every page of an organization (GET), by URL name."""
     store = store_url_segment(store_id)
     return {
+        "subscriptions": reverse("portal:subscriptions", args=[slug]),
+        "subscription": reverse("portal:subscription", args=[slug, subscription_id]),
         "dashboard": reverse("portal:dashboard", args=[slug]),
         "reports": reverse("portal:reports", args=[slug]),
         "report": reverse("portal:report", args=[slug, report_id]),
@@ -42,8 +50,16 @@ def page_urls(slug: str, report_id: str, store_id: str) -> dict[str, str]:
     }
 
 
-# Pages not under an organization, and the one POST: each has its own tests below.
-NOT_PER_ORGANIZATION = {"home", "login", "logout", "run"}
+# Pages not under an organization, and the POSTs: each has its own tests (below; tests/portal/test_subscriptions.py).
+NOT_PER_ORGANIZATION = {
+    "home",
+    "login",
+    "logout",
+    "run",
+    "subscription_rotate",
+    "subscription_send",
+    "subscription_delete",
+}
 
 
 def test_the_access_rules_cover_every_portal_route() -> None:
@@ -53,7 +69,13 @@ def test_the_access_rules_cover_every_portal_route() -> None:
 
 
 def alpha_pages(alpha_report: Report) -> dict[str, str]:
-    return page_urls("alpha", alpha_report.id, "always-down")
+    subscription = Subscription.objects.filter(organization__slug="alpha").first()
+    if subscription is None:
+        organization = Organization.objects.get(slug="alpha")
+        subscription = subscription_create(
+            organization=organization, cadence="weekly", send_hour=8, email_to=["ops@alpha.example"]
+        ).subscription
+    return page_urls("alpha", alpha_report.id, "always-down", subscription.id)
 
 
 @pytest.mark.parametrize("name", sorted(page_urls("x", "y", "z")))
@@ -91,6 +113,7 @@ def test_another_tenant_gets_the_404_of_a_missing_object(
     missing = {
         "dashboard": page_urls("no-such-organization", MISSING_REPORT, "x")["dashboard"],
         "reports": page_urls("no-such-organization", MISSING_REPORT, "x")["reports"],
+        "subscriptions": page_urls("no-such-organization", MISSING_REPORT, "x")["subscriptions"],
         "store": page_urls("beta", beta_report.id, "no-such-store")["store"],
     }.get(name, page_urls("beta", MISSING_REPORT, "newcomer")[name])
 
