@@ -80,6 +80,14 @@ def _subscription(request: HttpRequest, organization: Organization, subscription
     )
 
 
+def _managed(request: HttpRequest, slug: str, subscription_id: str) -> tuple[Organization, Subscription]:
+    """For an action: 404 unless the user sees the subscription, 403 unless they own its organization."""
+    organization = organization_for(request.user, slug)
+    subscription = _subscription(request, organization, subscription_id)
+    _owned(request, organization)
+    return organization, subscription
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscription_list(request: HttpRequest, slug: str) -> HttpResponse:
@@ -161,9 +169,7 @@ def subscription_page(request: HttpRequest, slug: str, subscription_id: str) -> 
 @login_required
 @require_POST
 def subscription_rotate(request: HttpRequest, slug: str, subscription_id: str) -> HttpResponse:
-    organization = organization_for(request.user, slug)
-    subscription = _subscription(request, organization, subscription_id)
-    _owned(request, organization)
+    organization, subscription = _managed(request, slug, subscription_id)
     rotated = subscription_rotate_secret(subscription)
     return _detail(request, organization, subscription, new_secret=rotated.webhook_secret)
 
@@ -171,9 +177,7 @@ def subscription_rotate(request: HttpRequest, slug: str, subscription_id: str) -
 @login_required
 @require_POST
 def subscription_send(request: HttpRequest, slug: str, subscription_id: str) -> HttpResponse:
-    organization = organization_for(request.user, slug)
-    subscription = _subscription(request, organization, subscription_id)
-    _owned(request, organization)
+    organization, subscription = _managed(request, slug, subscription_id)
     refused = refuse_over_rate(request, organization)
     if refused is not None:
         return refused
@@ -188,9 +192,7 @@ def subscription_send(request: HttpRequest, slug: str, subscription_id: str) -> 
 @login_required
 @require_POST
 def subscription_delete(request: HttpRequest, slug: str, subscription_id: str) -> HttpResponse:
-    organization = organization_for(request.user, slug)
-    subscription = _subscription(request, organization, subscription_id)
-    _owned(request, organization)
+    organization, subscription = _managed(request, slug, subscription_id)
     subscription.delete()
     messages.success(request, "The subscription is deleted: nothing more will be sent.")
     return redirect("portal:subscriptions", slug=organization.slug)

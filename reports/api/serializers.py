@@ -49,6 +49,19 @@ class StrictDateTimeField(serializers.DateTimeField):
 INSTANT_RANGE = [MinValueValidator(EARLIEST_INSTANT, AS_OF_RANGE), MaxValueValidator(LATEST_AS_OF, AS_OF_RANGE)]
 
 
+def sla_target_field(help_text: str) -> serializers.DecimalField:
+    """An optional SLA target in percent, 0-100, to 3 decimals (as the models store it); ``null``: the default."""
+    return serializers.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        required=False,
+        allow_null=True,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        help_text=help_text,
+    )
+
+
 class AsOfInput(serializers.Serializer[None]):
     as_of = StrictDateTimeField(
         required=False,
@@ -85,14 +98,8 @@ class TriggerReportInput(AsOfInput):
         allow_null=True,
         help_text="A named period relative to the report's `now`, in the organization's timezone (UTC for the fleet).",
     )
-    sla_target = serializers.DecimalField(
-        max_digits=6,
-        decimal_places=3,
-        required=False,
-        allow_null=True,
-        min_value=Decimal(0),
-        max_value=Decimal(100),
-        help_text="A period report's SLA target in percent; default the organization's, none for a fleet report.",
+    sla_target = sla_target_field(
+        "A period report's SLA target in percent; default the organization's, none for a fleet report."
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
+from reports.api.serializers import sla_target_field
 from subscriptions.models import Delivery, Subscription, SubscriptionRun
 from subscriptions.services import Rotated
 
@@ -24,15 +24,7 @@ class SubscriptionInput(serializers.Serializer[None]):
     timezone = serializers.CharField(
         required=False, allow_null=True, max_length=64, help_text="IANA name; default the organization's."
     )
-    sla_target = serializers.DecimalField(
-        max_digits=6,
-        decimal_places=3,
-        required=False,
-        allow_null=True,
-        min_value=Decimal(0),
-        max_value=Decimal(100),
-        help_text="Percent; default the organization's.",
-    )
+    sla_target = sla_target_field("Percent; default the organization's.")
     email_to = serializers.ListField(
         child=serializers.CharField(max_length=254), required=False, max_length=100, help_text="Recipients."
     )
