@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -41,6 +42,7 @@ class SubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     )
     readonly_fields = ("next_run_at",)
     inlines = [RunInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # webhooks are https (Django 6's default)
 
     def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
         """A new schedule counts from now; a subscription made here gets a secret, shown once as a message."""
