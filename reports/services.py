@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -27,8 +28,8 @@ from django.utils import timezone
 
 from loopmonitor.sequences import chunked
 from organizations.models import Organization
-from reports.engine.csv_row import HEADER, report_row
-from reports.engine.intervals import business_intervals_for_week, store_uptime
+from reports.engine.csv_row import HEADER, report_row_of_totals
+from reports.engine.intervals import business_intervals_for_week, store_window_totals
 from reports.engine.units import to_instant
 from reports.models import Report
 from reports.read_ahead import inputs_read_ahead
@@ -97,6 +98,25 @@ def consistent_read(*, shared: bool = False) -> Iterator[str | None]:
             cursor.execute("COMMIT")
 
 
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Run the block without the cyclic garbage collector, then put it back as it was.
+
+    A report makes millions of small acyclic objects (the polls' lists, the
+    engine's tuples and integers), which reference counting frees; the collector
+    only scans them again and again as they pile up in a chunk: a third of
+    ``build_report``'s CPU at 1x (polls 1.39 -> 0.71 s, engine 1.73 -> 1.37 s).
+    Cycles made meanwhile are collected once the collector is back.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def report_now(as_of: datetime | None) -> datetime:
     """The report's ``now``: ``as_of`` when given, else the latest poll."""
     if as_of is not None:
@@ -111,7 +131,7 @@ def report_rows(now_us: int, stores: Iterable[StoreInputs]) -> Iterator[tuple[st
     """The CSV row of each store, in order: the whole engine between database and file."""
     for inputs in stores:
         business = business_intervals_for_week(inputs.hours, zone(inputs.timezone), now_us)
-        yield report_row(inputs.store_id, store_uptime(inputs.polls, business, now_us))
+        yield report_row_of_totals(inputs.store_id, store_window_totals(inputs.polls, business, now_us))
 
 
 def report_write_csv(
@@ -127,7 +147,7 @@ def report_write_csv(
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     rows = 0
-    with consistent_read(shared=True) as snapshot:
+    with cyclic_gc_paused(), consistent_read(shared=True) as snapshot:
         store_ids = reported_store_ids(now)
         chunks = chunked(store_ids, chunk_size)
         for chunk_inputs in inputs_read_ahead(lambda chunk: store_inputs(now, chunk), chunks, snapshot):
