@@ -33,7 +33,7 @@ from reports.engine.intervals import business_intervals_for_week, store_window_t
 from reports.engine.units import to_instant
 from reports.models import Report
 from reports.read_ahead import inputs_read_ahead
-from reports.selectors import StoreInputs, latest_poll_time, reported_store_ids, store_inputs
+from reports.selectors import StoreInputs, fleet_store_ids, latest_poll_time, polled_store_inputs
 from stores.rules import DEFAULT_TIMEZONE
 
 ProgressSink = Callable[[int, int], None]
@@ -139,7 +139,8 @@ def report_write_csv(
 ) -> ReportSummary:
     """Compute the report for ``now`` in this process and write it as CSV to ``out``.
 
-    ``on_progress(done, total)`` is called after each chunk of stores.
+    ``on_progress(done, total)`` is called after each chunk of stores (counting
+    the fleet's stores, with a poll in the week or not).
     """
     started = time.perf_counter()
     chunk_size = chunk_size or settings.REPORT_CHUNK_SIZE
@@ -148,13 +149,16 @@ def report_write_csv(
     writer.writerow(HEADER)
     rows = 0
     with cyclic_gc_paused(), consistent_read(shared=True) as snapshot:
-        store_ids = reported_store_ids(now)
+        # Chunks of the whole fleet, each keeping its stores with a poll in the
+        # week: the rows of reported_store_ids, without a probe per store first.
+        store_ids = fleet_store_ids()
         chunks = chunked(store_ids, chunk_size)
-        for chunk_inputs in inputs_read_ahead(lambda chunk: store_inputs(now, chunk), chunks, snapshot):
+        read = inputs_read_ahead(lambda chunk: polled_store_inputs(now, chunk), chunks, snapshot)
+        for done, chunk_inputs in enumerate(read, start=1):
             writer.writerows(report_rows(now_us, chunk_inputs))
             rows += len(chunk_inputs)
             if on_progress is not None:
-                on_progress(rows, len(store_ids))
+                on_progress(min(done * chunk_size, len(store_ids)), len(store_ids))
     return ReportSummary(now=now, rows=rows, seconds=time.perf_counter() - started)
 
 
