@@ -11,7 +11,7 @@ is what the interval module works in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from operator import itemgetter
@@ -333,14 +333,19 @@ def store_inputs(now: datetime, store_ids: Sequence[str], *, contiguous: bool = 
     return [StoreInputs(store_id, *schedules.get(store_id, (None, [])), polls[store_id]) for store_id in store_ids]
 
 
-def polled_store_inputs(now: datetime, store_ids: Sequence[str]) -> list[StoreInputs]:
-    """:func:`store_inputs` of those of a contiguous run of sorted store ids that have a poll in the week.
+def polled_store_inputs(store_ids: Sequence[str], polls: Mapping[str, Sequence[PollPoint]]) -> list[StoreInputs]:
+    """The inputs of those of a contiguous run of sorted store ids that have a poll: their schedules read here.
 
-    Exactly the stores of :func:`reported_store_ids` in that run: both ask
-    :func:`polls_in_week` for the store's polls, and a store without one gets
-    no row.
+    ``polls`` is :func:`store_polls` of the run, read beforehand (``build_report``
+    reads the next chunk's polls on a second connection meanwhile). A store
+    with a poll in the week is a store of :func:`reported_store_ids`: both ask
+    :func:`polls_in_week`, and a store without one gets no row.
     """
-    return [inputs for inputs in store_inputs(now, store_ids) if inputs.polls]
+    polled = [store_id for store_id in store_ids if polls[store_id]]
+    if not polled:
+        return []
+    schedules = store_schedules(polled, HoursRow)
+    return [StoreInputs(store_id, *schedules.get(store_id, (None, [])), polls[store_id]) for store_id in polled]
 
 
 def reports_visible_to(user: AnyUser) -> models.QuerySet[Report]:

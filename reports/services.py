@@ -33,7 +33,7 @@ from reports.engine.intervals import business_intervals_for_week, store_window_t
 from reports.engine.units import to_instant
 from reports.models import Report
 from reports.read_ahead import inputs_read_ahead
-from reports.selectors import StoreInputs, fleet_store_ids, latest_poll_time, polled_store_inputs
+from reports.selectors import StoreInputs, fleet_store_ids, latest_poll_time, polled_store_inputs, store_polls
 from stores.rules import DEFAULT_TIMEZONE
 
 ProgressSink = Callable[[int, int], None]
@@ -151,10 +151,13 @@ def report_write_csv(
     with cyclic_gc_paused(), consistent_read(shared=True) as snapshot:
         # Chunks of the whole fleet, each keeping its stores with a poll in the
         # week: the rows of reported_store_ids, without a probe per store first.
+        # The polls are most of the reading: a second connection reads chunk
+        # k + 1's while this thread reads chunk k's schedules and computes it.
         store_ids = fleet_store_ids()
-        chunks = chunked(store_ids, chunk_size)
-        read = inputs_read_ahead(lambda chunk: polled_store_inputs(now, chunk), chunks, snapshot)
-        for done, chunk_inputs in enumerate(read, start=1):
+        chunks = list(chunked(store_ids, chunk_size))
+        polls_ahead = inputs_read_ahead(lambda chunk: store_polls(now, chunk), chunks, snapshot)
+        for done, (chunk, polls) in enumerate(zip(chunks, polls_ahead, strict=True), start=1):
+            chunk_inputs = polled_store_inputs(chunk, polls)
             writer.writerows(report_rows(now_us, chunk_inputs))
             rows += len(chunk_inputs)
             if on_progress is not None:
