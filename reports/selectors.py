@@ -333,19 +333,22 @@ def store_inputs(now: datetime, store_ids: Sequence[str], *, contiguous: bool = 
     return [StoreInputs(store_id, *schedules.get(store_id, (None, [])), polls[store_id]) for store_id in store_ids]
 
 
-def polled_store_inputs(store_ids: Sequence[str], polls: Mapping[str, Sequence[PollPoint]]) -> list[StoreInputs]:
-    """The inputs of those of a contiguous run of sorted store ids that have a poll: their schedules read here.
+def polled_store_inputs(
+    store_ids: Sequence[str], polls: Mapping[str, Sequence[PollPoint]], schedules: Mapping[str, Schedule[HoursRow]]
+) -> list[StoreInputs]:
+    """The inputs of those of a run of sorted store ids that have a poll, from their polls and schedules read before.
 
-    ``polls`` is :func:`store_polls` of the run, read beforehand (``build_report``
-    reads the next chunk's polls on a second connection meanwhile). A store
-    with a poll in the week is a store of :func:`reported_store_ids`: both ask
-    :func:`polls_in_week`, and a store without one gets no row.
+    ``polls`` is :func:`store_polls` of the run, ``schedules`` :func:`store_schedules`
+    of it (``build_report`` reads the next chunk's polls on a second connection
+    meanwhile). A store with a poll in the week is a store of
+    :func:`reported_store_ids`: both ask :func:`polls_in_week`, and a store
+    without one gets no row.
     """
-    polled = [store_id for store_id in store_ids if polls[store_id]]
-    if not polled:
-        return []
-    schedules = store_schedules(polled, HoursRow)
-    return [StoreInputs(store_id, *schedules.get(store_id, (None, [])), polls[store_id]) for store_id in polled]
+    return [
+        StoreInputs(store_id, *schedules.get(store_id, (None, [])), polls[store_id])
+        for store_id in store_ids
+        if polls[store_id]
+    ]
 
 
 def reports_visible_to(user: AnyUser) -> models.QuerySet[Report]:

@@ -29,11 +29,18 @@ from django.utils import timezone
 from loopmonitor.sequences import chunked
 from organizations.models import Organization
 from reports.engine.csv_row import HEADER, report_row_of_totals
-from reports.engine.intervals import business_intervals_for_week, store_window_totals
+from reports.engine.intervals import HoursRow, business_intervals_for_week, store_window_totals
 from reports.engine.units import to_instant
 from reports.models import Report
 from reports.read_ahead import inputs_read_ahead
-from reports.selectors import StoreInputs, fleet_store_ids, latest_poll_time, polled_store_inputs, store_polls
+from reports.selectors import (
+    StoreInputs,
+    fleet_store_ids,
+    latest_poll_time,
+    polled_store_inputs,
+    store_polls,
+    store_schedules,
+)
 from stores.rules import DEFAULT_TIMEZONE
 
 ProgressSink = Callable[[int, int], None]
@@ -155,13 +162,15 @@ def report_write_csv(
         # k + 1's while this thread reads chunk k's schedules and computes it.
         store_ids = fleet_store_ids()
         chunks = list(chunked(store_ids, chunk_size))
-        polls_ahead = inputs_read_ahead(lambda chunk: store_polls(now, chunk), chunks, snapshot)
-        for done, (chunk, polls) in enumerate(zip(chunks, polls_ahead, strict=True), start=1):
-            chunk_inputs = polled_store_inputs(chunk, polls)
-            writer.writerows(report_rows(now_us, chunk_inputs))
-            rows += len(chunk_inputs)
-            if on_progress is not None:
-                on_progress(min(done * chunk_size, len(store_ids)), len(store_ids))
+        with contextlib.closing(inputs_read_ahead(lambda chunk: store_polls(now, chunk), chunks, snapshot)) as polls:
+            for done, chunk in enumerate(chunks, start=1):
+                # The schedules first: meanwhile the reader may still be reading this chunk's polls.
+                schedules = store_schedules(chunk, HoursRow)
+                chunk_inputs = polled_store_inputs(chunk, next(polls), schedules)
+                writer.writerows(report_rows(now_us, chunk_inputs))
+                rows += len(chunk_inputs)
+                if on_progress is not None:
+                    on_progress(min(done * chunk_size, len(store_ids)), len(store_ids))
     return ReportSummary(now=now, rows=rows, seconds=time.perf_counter() - started)
 
 
