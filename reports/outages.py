@@ -16,6 +16,7 @@ Durations stay exact (``Fraction``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -52,7 +53,7 @@ class StoreWeek:
     zone_given: bool
     now: datetime
     business: list[Interval]
-    polls: list[PollPoint]
+    polls: Sequence[PollPoint]
     timeline: StoreTimeline
 
     @property

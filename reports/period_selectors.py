@@ -44,7 +44,7 @@ def period_store_polls(
     if max_poll_id is not None:
         rows = rows.filter(id__lte=max_poll_id)
     ordered = rows.order_by("store_id", "timestamp_utc").values_list(
-        "store_id", EpochMicroseconds("timestamp_utc"), "status"
+        "store_id", EpochMicroseconds("timestamp_utc", within=(start, end)), "status"
     )
     active = PollStatus.ACTIVE.value
     current_id, current = "", None

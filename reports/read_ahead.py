@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from typing import TypeVar
 
 from django.db import connection, transaction
@@ -36,7 +36,7 @@ class _Finished:
 
 def inputs_read_ahead(
     read: Callable[[Chunk], Inputs], chunks: Iterable[Chunk], snapshot: str | None
-) -> Iterator[Inputs]:
+) -> Generator[Inputs, None, None]:
     """``read(chunk)`` for each chunk, in order; the next one read on a second connection meanwhile.
 
     ``snapshot`` is the exported snapshot of the caller's read transaction, or

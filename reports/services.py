@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -27,12 +28,19 @@ from django.utils import timezone
 
 from loopmonitor.sequences import chunked
 from organizations.models import Organization
-from reports.engine.csv_row import HEADER, report_row
-from reports.engine.intervals import business_intervals_for_week, store_uptime
+from reports.engine.csv_row import HEADER, report_row_of_totals
+from reports.engine.intervals import HoursRow, business_intervals_for_week, store_window_totals
 from reports.engine.units import to_instant
 from reports.models import Report
 from reports.read_ahead import inputs_read_ahead
-from reports.selectors import StoreInputs, latest_poll_time, reported_store_ids, store_inputs
+from reports.selectors import (
+    StoreInputs,
+    fleet_store_ids,
+    latest_poll_time,
+    polled_store_inputs,
+    store_polls,
+    store_schedules,
+)
 from stores.rules import DEFAULT_TIMEZONE
 
 ProgressSink = Callable[[int, int], None]
@@ -97,6 +105,25 @@ def consistent_read(*, shared: bool = False) -> Iterator[str | None]:
             cursor.execute("COMMIT")
 
 
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Run the block without the cyclic garbage collector, then put it back as it was.
+
+    A report makes millions of small acyclic objects (the polls' lists, the
+    engine's tuples and integers), which reference counting frees; the collector
+    only scans them again and again as they pile up in a chunk: a third of
+    ``build_report``'s CPU at 1x (polls 1.39 -> 0.71 s, engine 1.73 -> 1.37 s).
+    Cycles made meanwhile are collected once the collector is back.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def report_now(as_of: datetime | None) -> datetime:
     """The report's ``now``: ``as_of`` when given, else the latest poll."""
     if as_of is not None:
@@ -111,7 +138,7 @@ def report_rows(now_us: int, stores: Iterable[StoreInputs]) -> Iterator[tuple[st
     """The CSV row of each store, in order: the whole engine between database and file."""
     for inputs in stores:
         business = business_intervals_for_week(inputs.hours, zone(inputs.timezone), now_us)
-        yield report_row(inputs.store_id, store_uptime(inputs.polls, business, now_us))
+        yield report_row_of_totals(inputs.store_id, store_window_totals(inputs.polls, business, now_us))
 
 
 def report_write_csv(
@@ -119,7 +146,8 @@ def report_write_csv(
 ) -> ReportSummary:
     """Compute the report for ``now`` in this process and write it as CSV to ``out``.
 
-    ``on_progress(done, total)`` is called after each chunk of stores.
+    ``on_progress(done, total)`` is called after each chunk of stores (counting
+    the fleet's stores, with a poll in the week or not).
     """
     started = time.perf_counter()
     chunk_size = chunk_size or settings.REPORT_CHUNK_SIZE
@@ -127,14 +155,22 @@ def report_write_csv(
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     rows = 0
-    with consistent_read(shared=True) as snapshot:
-        store_ids = reported_store_ids(now)
-        chunks = chunked(store_ids, chunk_size)
-        for chunk_inputs in inputs_read_ahead(lambda chunk: store_inputs(now, chunk), chunks, snapshot):
-            writer.writerows(report_rows(now_us, chunk_inputs))
-            rows += len(chunk_inputs)
-            if on_progress is not None:
-                on_progress(rows, len(store_ids))
+    with cyclic_gc_paused(), consistent_read(shared=True) as snapshot:
+        # Chunks of the whole fleet, each keeping its stores with a poll in the
+        # week: the rows of reported_store_ids, without a probe per store first.
+        # The polls are most of the reading: a second connection reads chunk
+        # k + 1's while this thread reads chunk k's schedules and computes it.
+        store_ids = fleet_store_ids()
+        chunks = list(chunked(store_ids, chunk_size))
+        with contextlib.closing(inputs_read_ahead(lambda chunk: store_polls(now, chunk), chunks, snapshot)) as polls:
+            for done, chunk in enumerate(chunks, start=1):
+                # The schedules first: meanwhile the reader may still be reading this chunk's polls.
+                schedules = store_schedules(chunk, HoursRow)
+                chunk_inputs = polled_store_inputs(chunk, next(polls), schedules)
+                writer.writerows(report_rows(now_us, chunk_inputs))
+                rows += len(chunk_inputs)
+                if on_progress is not None:
+                    on_progress(min(done * chunk_size, len(store_ids)), len(store_ids))
     return ReportSummary(now=now, rows=rows, seconds=time.perf_counter() - started)
 
 

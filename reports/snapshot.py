@@ -24,13 +24,14 @@ polls of every shard are read from one consistent state of the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import time
 from functools import lru_cache
 from typing import Any
 
 from loopmonitor.sequences import chunked
 from reports.engine.intervals import HoursRow
+from reports.engine.intervals import Poll as PollPoint
 from reports.engine.units import MICROSECONDS_PER_SECOND
 from reports.models import Report, ReportShard
 from reports.selectors import StoreInputs, polls_in_week, reported_store_ids, store_inputs, store_polls, store_schedules
@@ -83,7 +84,7 @@ def _planned_stores(planned: list[Any], only: str | None = None) -> list[tuple[s
     ]
 
 
-def shard_store_inputs(shard: ReportShard, polls: dict[str, list[tuple[int, bool]]]) -> list[StoreInputs]:
+def shard_store_inputs(shard: ReportShard, polls: Mapping[str, Sequence[PollPoint]]) -> list[StoreInputs]:
     """A shard's planned stores with their polls, as the engine's inputs."""
     planned = _planned_stores(shard.inputs)
     return [StoreInputs(store_id, zone, hours, polls[store_id]) for store_id, zone, hours in planned]

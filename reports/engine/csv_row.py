@@ -11,8 +11,8 @@ import csv
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 
-from reports.engine.intervals import StoreUptime
-from reports.engine.units import WINDOWS
+from reports.engine.intervals import StoreUptime, WindowTotals
+from reports.engine.units import HALF_MICROSECONDS_PER_SECOND, WINDOWS
 
 #: ``store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,...`` (SEMANTICS).
 HEADER = (
@@ -22,11 +22,15 @@ HEADER = (
 )
 
 
-def round_half_up(seconds: Fraction, unit_seconds: int) -> str:
-    """Non-negative ``seconds / unit_seconds`` rounded half up to 2 decimals, as text (e.g. ``'104.50'``)."""
-    numerator, denominator = seconds.numerator, seconds.denominator * unit_seconds
+def hundredths_half_up(numerator: int, denominator: int) -> str:
+    """Non-negative ``numerator / denominator`` rounded half up to 2 decimals, as text (e.g. ``'104.50'``)."""
     hundredths = (200 * numerator + denominator) // (2 * denominator)
     return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def round_half_up(seconds: Fraction, unit_seconds: int) -> str:
+    """Non-negative ``seconds / unit_seconds`` rounded half up to 2 decimals, as text (e.g. ``'104.50'``)."""
+    return hundredths_half_up(seconds.numerator, seconds.denominator * unit_seconds)
 
 
 def report_row(store_id: str, uptime: StoreUptime) -> tuple[str, ...]:
@@ -35,6 +39,25 @@ def report_row(store_id: str, uptime: StoreUptime) -> tuple[str, ...]:
         store_id,
         *(round_half_up(uptime.of(window).up, window.unit.seconds) for window in WINDOWS),
         *(round_half_up(uptime.of(window).down, window.unit.seconds) for window in WINDOWS),
+    )
+
+
+#: Half-microseconds per unit of each window's columns, in :data:`WINDOWS` order.
+_HALF_MICROSECONDS_PER_UNIT = tuple(HALF_MICROSECONDS_PER_SECOND * window.unit.seconds for window in WINDOWS)
+
+
+def report_row_of_totals(store_id: str, totals: WindowTotals) -> tuple[str, ...]:
+    """:func:`report_row` of ``uptime_of_totals(totals)``, rounding the integers directly.
+
+    The same text: ``half_us / (2e6 * unit)`` is the same rational number as the
+    reduced ``Fraction`` of seconds over the unit, and the rounding is exact
+    integer arithmetic on either form. It skips six ``Fraction``s a store.
+    """
+    units = _HALF_MICROSECONDS_PER_UNIT
+    return (
+        store_id,
+        *(hundredths_half_up(up, unit) for (up, _), unit in zip(totals, units, strict=True)),
+        *(hundredths_half_up(down, unit) for (_, down), unit in zip(totals, units, strict=True)),
     )
 
 

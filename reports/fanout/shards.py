@@ -25,7 +25,7 @@ from reports.models import Report, ReportShard
 from reports.period_selectors import period_store_polls
 from reports.period_services import report_rows_of
 from reports.selectors import store_polls
-from reports.services import consistent_read, report_rows
+from reports.services import consistent_read, cyclic_gc_paused, report_rows
 from reports.snapshot import shard_store_inputs
 
 logger = logging.getLogger(__name__)
@@ -36,11 +36,14 @@ def shard_compute(shard: ReportShard, *, now: datetime, max_poll_id: int | None)
     store_ids = [store_id for store_id, _, _ in shard.inputs]
     out = io.StringIO()
     if store_ids:
-        with consistent_read():
-            # An organization's stores are scattered over the id range, not a contiguous run.
-            contiguous = shard.report.organization_id is None
-            polls = store_polls(now, store_ids, contiguous=contiguous, max_poll_id=max_poll_id)
-        csv.writer(out, lineterminator="\n").writerows(report_rows(to_instant(now), shard_store_inputs(shard, polls)))
+        with cyclic_gc_paused():
+            with consistent_read():
+                # An organization's stores are scattered over the id range, not a contiguous run.
+                contiguous = shard.report.organization_id is None
+                polls = store_polls(now, store_ids, contiguous=contiguous, max_poll_id=max_poll_id)
+            csv.writer(out, lineterminator="\n").writerows(
+                report_rows(to_instant(now), shard_store_inputs(shard, polls))
+            )
     return out.getvalue()
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from reports.engine.csv_row import HEADER
 from reports.engine.units import to_instant
-from reports.selectors import store_inputs
+from reports.selectors import reported_store_ids, store_inputs
 from reports.services import NoPollsError, report_now, report_write_csv
 from tests.factories import BusinessHoursFactory, PollFactory, StoreFactory
 
@@ -121,6 +121,26 @@ def test_rows_come_for_every_reported_store_across_chunks() -> None:
     ids = [line.split(",")[0] for line in out.getvalue().splitlines()[1:]]
     assert summary.rows == 25
     assert ids == sorted(f"store-{number:02d}" for number in range(25))
+
+
+def test_the_rows_are_the_reported_stores_when_chunks_hold_stores_without_a_poll_in_the_week() -> None:
+    # build_report cuts the whole fleet into chunks and keeps each chunk's polled
+    # stores: the same stores, in the same order, as the fan-out's plan reads.
+    for number in range(12):
+        store_id = f"store-{number:02d}"
+        if number % 3 == 0:
+            StoreFactory(id=store_id)  # never polled
+        elif number % 3 == 1:
+            poll(store_id, MONDAY_NOON_CHICAGO - timedelta(days=7, microseconds=1))  # just before the week
+        else:
+            poll(store_id, MONDAY_NOON_CHICAGO - timedelta(days=7))  # the week's first instant
+    out = io.StringIO()
+
+    summary = report_write_csv(now=MONDAY_NOON_CHICAGO, out=out, chunk_size=2)
+
+    ids = [line.split(",")[0] for line in out.getvalue().splitlines()[1:]]
+    assert ids == reported_store_ids(MONDAY_NOON_CHICAGO) == [f"store-{number:02d}" for number in (2, 5, 8, 11)]
+    assert summary.rows == 4
 
 
 def test_poll_instants_come_back_from_the_database_as_exact_microseconds() -> None:

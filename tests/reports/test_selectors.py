@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from reports.engine.units import to_instant
-from reports.selectors import WEEK_WINDOW as WEEK
 from reports.selectors import (
+    FLOAT_EXACT_MICROSECONDS,
     EpochMicroseconds,
     latest_poll_time,
     polls_in_week,
@@ -19,6 +19,7 @@ from reports.selectors import (
     store_polls_arrays,
     store_polls_rows,
 )
+from reports.selectors import WEEK_WINDOW as WEEK
 from stores.models import Poll
 from tests.factories import PollFactory, StoreFactory
 
@@ -150,3 +151,46 @@ def test_scattered_stores_are_read_by_id_on_each_backends_read_path() -> None:
     with CaptureQueriesContext(connection) as queries:
         store_polls(NOW, ["a", "c"], contiguous=False)
     assert '"store_id" IN (' in queries.captured_queries[-1]["sql"]
+
+
+FLOAT_LIMIT = FLOAT_EXACT_MICROSECONDS
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="date_part is PostgreSQL's form")
+def test_the_double_form_of_an_instant_is_exact_for_a_million_instants_within_its_range() -> None:
+    # The proof is in EpochMicroseconds' docstring; this checks PostgreSQL's own
+    # arithmetic on random instants over the whole range and on both of its edges.
+    instant = "('epoch'::timestamptz + (v / 1000000) * interval '1 second' + (v % 1000000) * interval '1 microsecond')"
+    float_form = EpochMicroseconds.FLOAT_TEMPLATE % {"expressions": instant}
+    numeric_form = EpochMicroseconds.NUMERIC_TEMPLATE % {"expressions": instant}
+    values = (
+        f"SELECT (random() * {2 * FLOAT_LIMIT - 2} - {FLOAT_LIMIT - 1})::bigint AS v FROM generate_series(1, 1000000)"
+        f" UNION ALL SELECT {FLOAT_LIMIT} - k FROM generate_series(1, 20000) AS k"
+        f" UNION ALL SELECT k - {FLOAT_LIMIT} FROM generate_series(1, 20000) AS k"
+        f" UNION ALL SELECT {to_instant(NOW)} + k FROM generate_series(-20000, 20000) AS k"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {numeric_form} <> v), count(*) FILTER (WHERE {float_form} <> v)"
+            f" FROM ({values}) AS instants"
+        )
+        checked, numeric_wrong, float_wrong = cursor.fetchone()
+
+    assert (checked, numeric_wrong, float_wrong) == (1_080_001, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("now", "form"),
+    [(NOW, "date_part("), (datetime(2050, 6, 1, 0, 0, 0, 999_999, tzinfo=UTC), "EXTRACT(")],
+)
+def test_the_weeks_instants_are_exact_and_use_the_double_form_only_where_it_is_exact(now: datetime, form: str) -> None:
+    store = StoreFactory(id="s")
+    # .999999 too: SQLite's strftime('%s') rounds it up to the next second unless given the whole seconds only.
+    moments = [now - WEEK, (now - timedelta(days=1)).replace(microsecond=999_999), now - timedelta(microseconds=1), now]
+    for moment in moments:
+        PollFactory(store=store, timestamp_utc=moment)
+
+    assert store_polls(now, ["s"]) == {"s": [(to_instant(moment), True) for moment in moments]}
+    if connection.vendor == "postgresql":
+        assert form in str(store_polls_arrays(now, ["s"]).query)
+        assert form in str(store_polls_rows(now, ["s"]).query)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from reports.engine.csv_row import round_half_up
+from reports.engine.csv_row import report_row, report_row_of_totals, round_half_up
+from reports.engine.intervals import uptime_of_totals
 from reports.engine.units import SECONDS_PER_HOUR, SECONDS_PER_MINUTE
 
 
@@ -36,3 +37,13 @@ def test_a_value_a_hair_below_a_half_rounds_down_however_close() -> None:
     # 1.005 h less a nanosecond: within a float's error of the half, still below it.
     assert round_half_up(Fraction(3618) - Fraction(1, 10**9), SECONDS_PER_HOUR) == "1.00"
     assert round_half_up(Fraction(9630) - Fraction(1, 10**9), SECONDS_PER_HOUR) == "2.67"
+
+
+def test_a_row_from_integer_half_microseconds_is_the_row_of_their_exact_seconds() -> None:
+    # 0.005 h, just below it, and 104.5 min: the halves and near-halves of the tests above.
+    half_us = 2_000_000
+    totals = ((18 * half_us, 3 * half_us // 10), (18 * half_us - 2, 6270 * half_us), (4530 * half_us, 0))
+    uptime = uptime_of_totals(totals)
+
+    assert report_row_of_totals("s", totals) == report_row("s", uptime)
+    assert report_row_of_totals("s", totals) == ("s", "0.30", "0.00", "1.26", "0.01", "1.74", "0.00")

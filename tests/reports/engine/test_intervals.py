@@ -17,6 +17,8 @@ from reports.engine.intervals import (
     Interval,
     Observations,
     Poll,
+    PollSeries,
+    StatusRuns,
     StoreUptime,
     Stretch,
     Uptime,
@@ -26,6 +28,7 @@ from reports.engine.intervals import (
     observations_ruling,
     shift_to_utc,
     status_at,
+    status_runs_between,
     status_segments,
     status_stretches,
     store_uptime,
@@ -456,3 +459,33 @@ def test_uptime_plus_downtime_is_the_business_time_of_every_window() -> None:
     for window, length in ((result.last_hour, HOUR), (result.last_day, DAY), (result.last_week, WEEK)):
         assert window.up + window.down > 0
         assert window.up + window.down == business_in_window(business, now - length, now)
+
+
+def test_polls_as_the_databases_two_lists_read_like_a_list_of_pairs() -> None:
+    now = utc(2024, 1, 17, 12)
+    series = PollSeries([now - DAY, now - HOUR], [True, False])
+
+    assert series == [(now - DAY, True), (now - HOUR, False)]
+    assert series[1] == (now - HOUR, False) and series[:1] == [(now - DAY, True)]
+    assert store_uptime(series, week_of([], CHICAGO, now), now) == store_uptime(
+        list(series), week_of([], CHICAGO, now), now
+    )
+    with pytest.raises(ValueError, match="sorted"):
+        observations_in_business(PollSeries([now, now - DAY], [True, True]), week_of([], CHICAGO, now), now)
+
+
+def test_a_store_seen_in_one_status_has_one_run_only_if_a_poll_falls_in_business_time() -> None:
+    # The shortcut for polls of one status: no observation listed, the same runs.
+    now = utc(2024, 1, 17, 18, 30)  # Wednesday 12:30 in Chicago
+    business = week_of(EXAMPLE_HOURS, CHICAGO, now)
+    inside, outside = utc(2024, 1, 17, 16), utc(2024, 1, 17, 14)  # 10:00 and 08:00 local
+    week_start = now - WEEK
+
+    assert status_runs_between([(outside, False)], business, week_start, now) == StatusRuns([], [])
+    assert status_runs_between([(outside, False), (inside, False)], business, week_start, now) == StatusRuns(
+        [], [False]
+    )
+    mixed: list[Poll] = [(outside, True), (inside, False)]
+    assert status_runs_between(mixed, business, week_start, now) == status_segments(
+        observations_in_business(mixed, business, now)
+    )

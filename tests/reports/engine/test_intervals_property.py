@@ -21,13 +21,19 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reports.engine.csv_row import report_row, report_row_of_totals
 from reports.engine.intervals import (
     HoursRow,
     Poll,
+    PollSeries,
     business_intervals_for_week,
     observations_in_business,
+    status_runs_between,
+    status_segments,
     status_stretches,
     store_uptime,
+    store_window_totals,
+    uptime_of_totals,
 )
 
 SECOND = 1_000_000
@@ -168,6 +174,17 @@ def test_engine_matches_the_naive_reference_exactly(
         min(end, now_us) - max(start, now_us - WEEK_S * SECOND) for start, end in business if start < now_us
     )
     assert week_business == CELL * SECOND * sum(reference_cells_in_business(hours, shifts, now))
+
+    # The report's own path: the same runs, the same numbers, the same CSV text, from the database's shape too.
+    week_start = now_us - WEEK_S * SECOND
+    runs = status_segments(observations_in_business(engine_polls, business, now_us))
+    assert status_runs_between(engine_polls, business, week_start, now_us) == runs
+    series = PollSeries([instant for instant, _ in engine_polls], [active for _, active in engine_polls])
+    assert series == engine_polls
+    assert store_uptime(series, business, now_us) == result
+    totals = store_window_totals(series, business, now_us)
+    assert uptime_of_totals(totals) == result
+    assert report_row_of_totals("s", totals) == report_row("s", result)
 
 
 @settings(max_examples=100, deadline=None)
