@@ -16,7 +16,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopmonitor.settings")
 
 application = get_wsgi_application()
 
-# Import the URL conf, and with it every view and DRF (about 0.4-1 s on this
-# project's 2-core machines), while the server process starts rather than in
-# the first request it serves: that request may be the hourly feed's upload.
+# Import the URL conf, and with it every view and DRF (0.1-0.25 s on this
+# project's 2-core machines under load), while the server process starts
+# rather than in the first request it serves: that request may be the
+# hourly feed's upload.
 get_resolver().url_patterns  # noqa: B018 - a cached property, read for its import
