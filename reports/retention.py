@@ -68,6 +68,7 @@ class PruneResult:
     polls_deleted: int
     reports_deleted: int
     seconds: float
+    """The deletes' time; the upkeep after them is ``upkeep_seconds``."""
     polls_table_upkeep: Upkeep = ""
     """What :func:`polls_vacuum` ran after the delete ("" when nothing was deleted, or not on PostgreSQL)."""
     upkeep_seconds: float = 0.0
@@ -79,7 +80,7 @@ class PruneResult:
             polls = f"{self.polls_deleted} poll(s) before {self.cutoff:%Y-%m-%d %H:%M:%S} UTC deleted"
         summary = f"{polls}; {self.reports_deleted} report(s) deleted in {self.seconds:.1f} s"
         if self.polls_table_upkeep:
-            summary += f" (polls table: {self.polls_table_upkeep} in {self.upkeep_seconds:.1f} s)"
+            summary += f"; then the polls table: {self.polls_table_upkeep} in {self.upkeep_seconds:.1f} s"
         return summary
 
 
@@ -132,7 +133,7 @@ def data_prune(*, poll_days: int | None = None, report_days: int | None = None) 
     upkeep_started = time.perf_counter()
     upkeep = polls_vacuum() if polls else ""
     upkeep_seconds = time.perf_counter() - upkeep_started
-    return PruneResult(newest, cutoff, polls, reports, time.perf_counter() - started, upkeep, upkeep_seconds)
+    return PruneResult(newest, cutoff, polls, reports, upkeep_started - started, upkeep, upkeep_seconds)
 
 
 def polls_vacuum() -> Upkeep:

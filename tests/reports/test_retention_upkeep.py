@@ -53,7 +53,7 @@ def test_a_prune_that_deleted_polls_vacuums_and_analyzes_the_polls_table() -> No
     assert before is not None
     vacuums, dead, estimate = table_state()
     assert result.polls_table_upkeep == "vacuum"
-    assert "(polls table: vacuum in " in result.summary()
+    assert "; then the polls table: vacuum in " in result.summary()
     assert vacuums == before[0] + 1
     assert dead == 0
     assert estimate == Poll.objects.count()
