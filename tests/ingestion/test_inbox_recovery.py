@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -189,3 +192,58 @@ def test_the_scheduled_task_recovers_an_abandoned_file_through_a_django_q2_worke
     assert (dead.status, retried.status, retried.stored) == ("failed", "complete", 50)
     assert [path.name for path in (inbox / "done").iterdir()] == [f"{retried.pk}-polls-10.csv"]
     assert Poll.objects.count() == 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scan_killed_mid_load_is_recovered_by_the_next_scan_and_its_file_loads_once(
+    inbox: Path, settings: Settings
+) -> None:
+    """The real thing: a scan in another process is killed with SIGKILL while it loads; the next scan recovers."""
+    from tests.reports.test_qcluster_live import this_tests_database_url
+
+    count = 200_000
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    rows = (f"store-{n % 500},active,{start + timedelta(seconds=n):%Y-%m-%d %H:%M:%S} UTC\n" for n in range(count))
+    settled(inbox / "polls-1.csv", "store_id,status,timestamp_utc\n" + "".join(rows))
+    scan = (
+        "from pathlib import Path; from ingestion.inbox import inbox_scan; "
+        f"inbox_scan(inbox=Path({str(inbox)!r}), settle_seconds=0)"
+    )
+    env = {**os.environ, "DATABASE_URL": this_tests_database_url(), "DEBUG": "1", "INGEST_INBOX_LEASE_SECONDS": "600"}
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-c", scan],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not IngestRun.objects.filter(source_path=str(inbox / "processing" / "polls-1.csv")).exists():
+            assert process.poll() is None, "the scan ended before it claimed the file"
+            assert time.monotonic() < deadline, "the scan never claimed the file"
+            time.sleep(0.05)
+        time.sleep(0.5)  # well into the load
+        assert process.poll() is None, "the load finished before it could be killed: make the file larger"
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    dead = IngestRun.objects.get()
+    assert dead.status == "running"
+    if connection.vendor != "postgresql":
+        settings.INGEST_INBOX_LEASE_SECONDS = 0  # no lock to see: the lease decides
+
+    deadline = time.monotonic() + 30
+    while scan_inbox() == 0:  # PostgreSQL ends the dead client's backend, and frees its lock, in a moment
+        assert time.monotonic() < deadline, "the abandoned file was never loaded again"
+        time.sleep(0.2)
+
+    dead.refresh_from_db()
+    retried = IngestRun.objects.get(pk__gt=dead.pk)
+    assert (dead.status, dead.error) == ("failed", ABANDONED)
+    assert (retried.status, retried.read, retried.stored, retried.rejected) == ("complete", count, count, 0)
+    assert [path.name for path in (inbox / "done").iterdir()] == [f"{retried.pk}-polls-1.csv"]
+    assert Poll.objects.count() == count
