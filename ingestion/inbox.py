@@ -114,11 +114,13 @@ def _load_one(inbox: Path, path: Path) -> IngestRun | None:
     run = ingest_run_start(
         kind=kind, source=IngestRun.Source.INBOX, file_name=path.name, bytes_total=claimed.stat().st_size
     )
-    # Where the file is while it loads: how a later scan finds the run of a file left there.
-    IngestRun.objects.filter(pk=run.pk).update(source_path=str(claimed))
-    run.source_path = str(claimed)
     folder = DONE
     with _holding(run):
+        # Where the file is while it loads: how a later scan finds the run of a
+        # file left there. Only once the lock is held, so no scan takes the run
+        # for abandoned in between.
+        IngestRun.objects.filter(pk=run.pk).update(source_path=str(claimed))
+        run.source_path = str(claimed)
         try:
             ingest_run_load(run, path=claimed)
         except BadInputFile:
@@ -152,7 +154,7 @@ def _holding(run: IngestRun) -> Iterator[None]:
 
 
 def _abandoned(run: IngestRun, *, lease_seconds: float) -> bool:
-    """Whether no live process is loading this running run any more."""
+    """Whether no live process holds this run (loading its file, or moving it on) any more."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_CLASS, run.pk])
@@ -178,7 +180,9 @@ def inbox_recover(*, inbox: Path, lease_seconds: float) -> list[IngestRun]:
 
     A file whose run finished moves on as its run says; a file of an
     abandoned run goes back to the inbox (once) or to ``failed/``; a file
-    whose run is still alive, or a claim too fresh to have a run yet, stays.
+    whose run is still held by its scan, or a claim too fresh to have a run
+    yet, stays. Without PostgreSQL "held" is "started within the lease", for
+    a finished run too.
     """
     abandoned: list[IngestRun] = []
     for stuck in sorted((inbox / PROCESSING).iterdir()):
@@ -189,12 +193,12 @@ def inbox_recover(*, inbox: Path, lease_seconds: float) -> list[IngestRun]:
                 logger.warning("inbox: %s was left in processing/ with no run; put back in the inbox", stuck.name)
                 os.rename(stuck, inbox / stuck.name)
             continue
+        if not _abandoned(run, lease_seconds=lease_seconds):
+            continue  # still in the hands of its scan, which may be moving it on this instant
         if run.status != IngestRun.Status.RUNNING:
             folder = DONE if run.status == IngestRun.Status.COMPLETE else FAILED
             logger.warning("inbox: %s was loaded by run %s but not moved; moved to %s/", stuck.name, run.pk, folder)
             _move(run, stuck, inbox / folder / f"{run.pk}-{stuck.name}")
-            continue
-        if not _abandoned(run, lease_seconds=lease_seconds):
             continue
         run.status, run.error, run.finished_at = IngestRun.Status.FAILED, ABANDONED, timezone.now()
         run.save(update_fields=["status", "error", "finished_at"])

@@ -135,6 +135,17 @@ def test_a_file_whose_run_finished_but_was_not_moved_moves_on_without_loading_ag
     assert Poll.objects.count() == 3
 
 
+def test_a_finished_run_whose_scan_is_still_moving_its_file_on_is_left_to_it(inbox: Path) -> None:
+    run = left_by_a_dead_worker(inbox, "polls-10.csv", polls(10), committed=True)
+    IngestRun.objects.filter(pk=run.pk).update(status=IngestRun.Status.COMPLETE)
+
+    with still_loading(run):
+        assert scan_inbox() == 0
+
+    assert [path.name for path in (inbox / "processing").iterdir()] == ["polls-10.csv"]
+    assert not list((inbox / "done").iterdir())
+
+
 def test_a_file_still_being_loaded_by_a_live_worker_is_left_alone_and_holds_nothing_back(inbox: Path) -> None:
     live = left_by_a_dead_worker(inbox, "polls-10.csv", polls(10))
     settled(inbox / "polls-11.csv", polls(11))
