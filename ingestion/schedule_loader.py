@@ -16,7 +16,8 @@ inside the load's transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Iterator
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
@@ -61,6 +62,15 @@ def _create_and_lock_stores(cursor: CursorWrapper, stage: str, zone_column: str 
     return created
 
 
+def _hours_lines(to_add: dict[str, set[Shift]]) -> Iterator[str]:
+    """The shifts as COPY text, in any order (the INSERT sorts); a file holds a few hundred distinct times."""
+    text = functools.lru_cache(maxsize=None)(dt.time.isoformat)
+    for store_id, shifts in to_add.items():
+        store = _copy_text(store_id)
+        for day, start, end in shifts:
+            yield f"{store}\t{day}\t{text(start)}\t{text(end)}\n"
+
+
 def hours_replace_postgresql(to_add: dict[str, set[Shift]]) -> tuple[int, int]:
     """Make each named store's stored schedule exactly its shifts in ``to_add``; returns (inserted, removed).
 
@@ -68,17 +78,14 @@ def hours_replace_postgresql(to_add: dict[str, set[Shift]]) -> tuple[int, int]:
     nothing); a second stored copy of it, or a row not wanted, is removed.
     """
     hours = BusinessHours._meta.db_table
-    lines = (
-        f"{_copy_text(store_id)}\t{day}\t{start.isoformat()}\t{end.isoformat()}\n"
-        for store_id in sorted(to_add)
-        for day, start, end in sorted(to_add[store_id])
-    )
     with connection.cursor() as cursor:
+        # The statements below sort the whole stage; 86k rows spill past the default 4 MB.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         _stage(
             cursor,
             "hours_staging",
             'store_id text COLLATE "C", day smallint, start_time time, end_time time',
-            lines,
+            _hours_lines(to_add),
         )
         # A store whose shifts are all rejected is not in to_add, so not in the stage: it keeps its schedule.
         cursor.execute("DROP TABLE IF EXISTS pg_temp.hours_stores")

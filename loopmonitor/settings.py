@@ -259,11 +259,13 @@ READYZ_CLUSTER_SEEN_SECONDS = env_int("READYZ_CLUSTER_SEEN_SECONDS", 60)
 # exceed the longest report.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_WORKERS = env_int("Q_WORKERS", 1 if IS_SQLITE else (os.cpu_count() or 1))
+# A task running longer than this is killed by the cluster (django-q2's timeout).
+Q_TIMEOUT = env_int("Q_TIMEOUT", 300)
 Q_CLUSTER: dict[str, object] = {
     "name": os.environ.get("Q_CLUSTER_NAME", "loopmonitor"),
     "workers": Q_WORKERS,
     # A task is one shard (about a second per 2,000 stores), a plan or an assembly.
-    "timeout": env_int("Q_TIMEOUT", 300),
+    "timeout": Q_TIMEOUT,
     "retry": env_int("Q_RETRY", 360),
     "max_attempts": env_int("Q_MAX_ATTEMPTS", 3),
     "ack_failures": True,
@@ -337,6 +339,9 @@ INGEST_INLINE_MAX_BYTES = env_int("INGEST_INLINE_MAX_BYTES", 5 * 1024 * 1024)
 INGEST_MAX_UPLOAD_BYTES = env_int("INGEST_MAX_UPLOAD_BYTES", 250 * 1024 * 1024)
 INGEST_INBOX = os.environ.get("INGEST_INBOX", "")
 INGEST_INBOX_SETTLE_SECONDS = env_int("INGEST_INBOX_SETTLE_SECONDS", 30)
+# Without PostgreSQL's advisory locks, an inbox run this old whose file is still in processing/ is presumed
+# abandoned: the cluster has killed any task older than its timeout.
+INGEST_INBOX_LEASE_SECONDS = env_int("INGEST_INBOX_LEASE_SECONDS", Q_TIMEOUT)
 POLL_RETENTION_DAYS = env_int("POLL_RETENTION_DAYS", 35)
 
 

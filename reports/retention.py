@@ -18,6 +18,23 @@ a ``SHARE`` lock on the reports table, which waits for a report being
 triggered to commit and holds new ones back until the slice commits (a few
 milliseconds), so no report can start between the check and the delete.
 SQLite has one writer at a time, which gives the same order.
+
+A delete leaves the deleted polls in the table as dead rows until a
+``VACUUM``; PostgreSQL's autovacuum would get round to it, but it may be off
+(as on this project's servers), and then every later scan of the
+``(store, time)`` index steps over them, the freed space is never reused
+(the next loads grow the table instead) and the planner keeps the old row
+count. So after deleting polls on PostgreSQL the prune runs
+``VACUUM (ANALYZE, TRUNCATE false)`` on the polls table
+(:func:`polls_vacuum`), outside any transaction (``VACUUM`` cannot run in
+one). Its ``SHARE UPDATE EXCLUSIVE`` lock lets reports read and the delete
+slices' rows be replaced on; a poll load (whose ``SHARE ROW EXCLUSIVE`` lock
+conflicts with it) waits for it, about 0.75 s at 1x after a day and a half
+of polls went (docs/benchmarks.md). ``TRUNCATE false`` skips giving the
+table's empty tail back to the system, the one step that would take an
+``ACCESS EXCLUSIVE`` lock and hold reports back; the space is reused by the
+next polls. Inside a transaction (a caller's ``atomic`` block) it can only
+``ANALYZE``, which still brings the planner's counts up to date.
 """
 
 from __future__ import annotations
@@ -25,6 +42,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -40,6 +58,8 @@ from stores.models import Poll, Store
 #: Stores per delete: at 1x (13.6k stores) a day of polls goes in 28 slices of about 9k rows.
 PRUNE_STORES_PER_SLICE = 500
 
+Upkeep = Literal["", "vacuum", "analyze"]
+
 
 @dataclass(frozen=True, slots=True)
 class PruneResult:
@@ -48,13 +68,20 @@ class PruneResult:
     polls_deleted: int
     reports_deleted: int
     seconds: float
+    """The deletes' time; the upkeep after them is ``upkeep_seconds``."""
+    polls_table_upkeep: Upkeep = ""
+    """What :func:`polls_vacuum` ran after the delete ("" when nothing was deleted, or not on PostgreSQL)."""
+    upkeep_seconds: float = 0.0
 
     def summary(self) -> str:
         if self.newest_poll is None:
             polls = "no polls stored"
         else:
             polls = f"{self.polls_deleted} poll(s) before {self.cutoff:%Y-%m-%d %H:%M:%S} UTC deleted"
-        return f"{polls}; {self.reports_deleted} report(s) deleted in {self.seconds:.1f} s"
+        summary = f"{polls}; {self.reports_deleted} report(s) deleted in {self.seconds:.1f} s"
+        if self.polls_table_upkeep:
+            summary += f"; then the polls table: {self.polls_table_upkeep} in {self.upkeep_seconds:.1f} s"
+        return summary
 
 
 def _oldest_needed_instant() -> datetime | None:
@@ -103,4 +130,25 @@ def data_prune(*, poll_days: int | None = None, report_days: int | None = None) 
     newest = latest_poll_time()
     cutoff, polls = polls_delete_older_than(days=poll_days)
     reports = reports_delete_older_than(days=report_days)
-    return PruneResult(newest, cutoff, polls, reports, time.perf_counter() - started)
+    upkeep_started = time.perf_counter()
+    upkeep = polls_vacuum() if polls else ""
+    upkeep_seconds = time.perf_counter() - upkeep_started
+    return PruneResult(newest, cutoff, polls, reports, upkeep_started - started, upkeep, upkeep_seconds)
+
+
+def polls_vacuum() -> Upkeep:
+    """Clear the polls table's dead rows and refresh its statistics after a delete; returns what ran.
+
+    ``VACUUM (ANALYZE)`` on PostgreSQL outside a transaction, ``ANALYZE``
+    inside one (see the module's docstring); nothing on SQLite, which reuses
+    a deleted row's page by itself and plans without statistics.
+    """
+    if connection.vendor != "postgresql":
+        return ""
+    table = Poll._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            cursor.execute(f"ANALYZE {table}")
+            return "analyze"
+        cursor.execute(f"VACUUM (ANALYZE, TRUNCATE false) {table}")
+    return "vacuum"

@@ -59,16 +59,22 @@ class Command(BenchmarkCommand):
             f"polls via the API worker path: {api_seconds:.2f} s = {api_seconds / command_seconds:.2f}x "
             f"the command ({api_line})"
         )
-        hourly = self._one_poll_per_store(data, settings.VAR_DIR / "bench" / "hourly-per-store.csv")
-        for label in ("hourly batch", "same batch again"):
-            line = manage(["feed_upload", "polls", str(hourly)], database_url=url).stdout.strip().splitlines()[-1]
+        batches = settings.VAR_DIR / "bench"
+        hourly = self._one_poll_per_store(data, batches / "hourly-per-store.csv", hours_later=1)
+        for label, batch, cold in (
+            ("hourly batch", hourly, []),
+            ("same batch again", hourly, []),
+            ("the next hour's batch as a fresh process's first request", None, ["--cold"]),
+        ):
+            path = batch or self._one_poll_per_store(data, batches / "hourly-per-store-2.csv", hours_later=2)
+            line = manage(["feed_upload", "polls", str(path), *cold], database_url=url).stdout.strip().splitlines()[-1]
             self.stdout.write(f"{label} over HTTP: {line}")
         prune = manage(["prune", "--poll-days", "6"], database_url=url)
         self.stdout.write(f"prune the oldest day: {prune.stdout.strip()}")
 
     @staticmethod
-    def _one_poll_per_store(data: Path, target: Path) -> Path:
-        """One poll for every store an hour after the file's latest poll: an hourly feed's batch."""
+    def _one_poll_per_store(data: Path, target: Path, *, hours_later: int) -> Path:
+        """One poll for every store ``hours_later`` after the file's latest poll: an hourly feed's batch."""
         latest = datetime.min
         with (data / "store_status.csv").open(newline="") as handle:
             reader = csv.reader(handle)
@@ -77,7 +83,7 @@ class Command(BenchmarkCommand):
                 latest = max(latest, datetime.fromisoformat(row[column].removesuffix(" UTC")))
         with (data / "timezones.csv").open(newline="") as handle:
             stores = [row[0] for row in list(csv.reader(handle))[1:]]
-        moment = f"{latest + timedelta(hours=1):%Y-%m-%d %H:%M:%S.%f} UTC"
+        moment = f"{latest + timedelta(hours=hours_later):%Y-%m-%d %H:%M:%S.%f} UTC"
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("w", newline="") as out:
             writer = csv.writer(out)
