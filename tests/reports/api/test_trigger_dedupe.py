@@ -9,6 +9,7 @@ every trigger through the HTTP stack.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +17,7 @@ import pytest
 from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings
@@ -24,6 +26,7 @@ from rest_framework.test import APIClient
 
 from ingestion.accounts import feed_account_ensure
 from organizations.models import Membership, Organization
+from reports.fanout.queue import report_trigger
 from reports.models import Report
 from stores.models import BusinessHours, Poll, Store
 from tests.factories import BusinessHoursFactory, PollFactory
@@ -307,3 +310,31 @@ def test_an_hours_row_saved_through_the_orm_is_a_change(api_client: APIClient, w
     BusinessHoursFactory(store=Store.objects.get(id="always-down"))
 
     assert trigger(api_client)[1] != before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_equal_triggers_at_the_same_instant_give_one_report(week_of_polls: datetime) -> None:
+    """Each trigger reads the data version with its row locked, so the second one waits and finds the first's report.
+
+    Real transactions on two connections (threads), not the test's one transaction.
+    """
+    start = threading.Barrier(2)
+    found: list[tuple[str, bool]] = []
+
+    def trigger_now() -> None:
+        try:
+            start.wait()
+            triggered = report_trigger(as_of=None)
+            found.append((triggered.report.id, triggered.reused))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=trigger_now) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(reused for _, reused in found) == [False, True]
+    assert len({report_id for report_id, _ in found}) == 1
+    assert Report.objects.count() == 1
