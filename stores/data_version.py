@@ -11,17 +11,21 @@ bumps **in the same transaction** as its change:
   import screens, ``/ingest/…``, the inbox all go through them), once per
   file, and only when the file changed something, so a repeated load keeps
   the version;
-* retention (:mod:`reports.retention`), once per slice that deleted polls;
+* retention (:mod:`reports.retention`), once per slice of stores that has
+  polls to delete;
+* ``demo_owners`` (development only), when it gives stores away;
 * any other ORM save or delete of a store, a poll or an hours row (the admin's
   edit pages, a shell) through the signal receivers of :mod:`stores.signals`.
 
 A writer bumps last, just before it commits: the counter row is then locked
 only for the moment between bump and commit, and never while the writer
 waits for another lock, so writers cannot deadlock on it (retention, which
-locks the reports table, is the one exception and bumps first; see there). A trigger reads
-the version with that row locked (:func:`data_version_locked`), so it waits
-for a writer that has bumped but not committed and never reads a version
-older than the data it then plans.
+locks the reports table, is the one exception and bumps first; see there).
+A trigger reads the version with that row locked (:func:`data_version_locked`),
+so it waits for a writer that has bumped but not committed, and two equal
+triggers run one after the other. The plan's snapshot is taken after the
+trigger, so it holds every change the recorded version counts (and perhaps a
+later one, which only makes the next equal trigger compute a new report).
 """
 
 from __future__ import annotations

@@ -174,6 +174,7 @@ def trigger_period_report(data: Mapping[str, Any], user: User | None, organizati
             sla_target=data.get("sla_target"),
             requested_by=user,
             organization=organization,
+            fresh=data["fresh"],
         )
     except BadPeriod as error:
         raise ValidationError({"period": [str(error)]}) from None
@@ -230,7 +231,10 @@ class TriggerReportView(APIView):
                 triggered = trigger_period_report(payload.validated_data, user, organization)
             else:
                 triggered = report_trigger(
-                    as_of=payload.validated_data.get("as_of"), requested_by=user, organization=organization
+                    as_of=payload.validated_data.get("as_of"),
+                    requested_by=user,
+                    organization=organization,
+                    fresh=payload.validated_data["fresh"],
                 )
         except NoPollsError as error:
             raise NoPolls(str(error)) from None

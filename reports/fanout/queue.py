@@ -56,7 +56,11 @@ class Triggered:
 
 
 def report_trigger(
-    *, as_of: datetime | None, requested_by: User | None = None, organization: Organization | None = None
+    *,
+    as_of: datetime | None,
+    requested_by: User | None = None,
+    organization: Organization | None = None,
+    fresh: bool = False,
 ) -> Triggered:
     """Create a report (its ``now`` fixed now) and queue its plan for a django-q2 worker, unless one equal exists.
 
@@ -65,20 +69,25 @@ def report_trigger(
     returned as it is, before the backpressure check, since it costs
     nothing. Who may trigger which report is the caller's check
     (:func:`organizations.scoping.may_trigger`); this only does it, unless the
-    service is busy (:class:`TooManyUnfinished`).
+    service is busy (:class:`TooManyUnfinished`). ``fresh``: compute anew even
+    when an equal report exists (benchmarks, an operator's recompute).
     """
     now = report_now(as_of)
     with transaction.atomic():
         version = data_version_locked()
-        equal = report_equal_to_trigger(
-            requested_by,
-            kind=Report.Kind.FIXED,
-            as_of=now,
-            start=None,
-            end=None,
-            sla_target=None,
-            organization_id=organization.pk if organization is not None else None,
-            data_version=version,
+        equal = (
+            None
+            if fresh
+            else report_equal_to_trigger(
+                requested_by,
+                kind=Report.Kind.FIXED,
+                as_of=now,
+                start=None,
+                end=None,
+                sla_target=None,
+                organization_id=organization.pk if organization is not None else None,
+                data_version=version,
+            )
         )
         if equal is not None:
             return Triggered(equal, reused=True)
@@ -97,26 +106,31 @@ def report_trigger_period(
     sla_target: Decimal | None = None,
     requested_by: User | None = None,
     organization: Organization | None = None,
+    fresh: bool = False,
 ) -> Triggered:
     """Create a period report (``start``/``end``, or a named period relative to its ``now``) and queue its plan.
 
     Unless an equal one exists, as for :func:`report_trigger`: the same
-    scope, ``now``, resolved period and SLA target on unchanged data.
+    scope, ``now``, resolved period and SLA target on unchanged data (and ``fresh`` as there).
     Raises :class:`reports.period_services.BadPeriod` for a period a report cannot measure.
     """
     now = report_now(as_of)
     period = period_resolve(now=now, start=start, end=end, name=name, sla_target=sla_target, organization=organization)
     with transaction.atomic():
         version = data_version_locked()
-        equal = report_equal_to_trigger(
-            requested_by,
-            kind=Report.Kind.PERIOD,
-            as_of=now,
-            start=period.start,
-            end=period.end,
-            sla_target=period.sla_target,
-            organization_id=organization.pk if organization is not None else None,
-            data_version=version,
+        equal = (
+            None
+            if fresh
+            else report_equal_to_trigger(
+                requested_by,
+                kind=Report.Kind.PERIOD,
+                as_of=now,
+                start=period.start,
+                end=period.end,
+                sla_target=period.sla_target,
+                organization_id=organization.pk if organization is not None else None,
+                data_version=version,
+            )
         )
         if equal is not None:
             return Triggered(equal, reused=True)

@@ -112,6 +112,20 @@ class TestTheSameTrigger:
 
         assert trigger(api_client) == (200, report_id)
 
+    def test_fresh_computes_a_new_report_all_the_same(self, api_client: APIClient, week_of_polls: datetime) -> None:
+        _, first = trigger(api_client)
+        _, period = trigger(api_client, **LAST_WEEK)
+
+        status, fresh = trigger(api_client, fresh="true")
+        fresh_period = trigger(api_client, **LAST_WEEK, fresh="true")
+        by_query = api_client.post("/trigger_report?fresh=1")
+
+        assert (status, fresh != first) == (202, True)
+        assert fresh_period[0] == 202 and fresh_period[1] != period
+        assert by_query.status_code == 202
+        assert Report.objects.count() == 5
+        assert trigger(api_client)[0] == 200  # the newest equal one
+
     def test_succeeds_while_the_service_is_busy_as_it_starts_nothing(
         self, api_client: APIClient, settings: Settings, week_of_polls: datetime
     ) -> None:
