@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -73,28 +74,14 @@ def report_trigger(
     when an equal report exists (benchmarks, an operator's recompute).
     """
     now = report_now(as_of)
-    with transaction.atomic():
-        version = data_version_locked()
-        equal = (
-            None
-            if fresh
-            else report_equal_to_trigger(
-                requested_by,
-                kind=Report.Kind.FIXED,
-                as_of=now,
-                start=None,
-                end=None,
-                sla_target=None,
-                organization_id=organization.pk if organization is not None else None,
-                data_version=version,
-            )
-        )
-        if equal is not None:
-            return Triggered(equal, reused=True)
-        refuse_when_busy()
-        report = report_create(as_of=now, requested_by=requested_by, organization=organization, data_version=version)
-    queue_plan(report.id)
-    return Triggered(report, reused=False)
+    return _trigger(
+        TriggerInputs(Report.Kind.FIXED, now, None, None, None, organization),
+        requested_by=requested_by,
+        fresh=fresh,
+        create=lambda version: report_create(
+            as_of=now, requested_by=requested_by, organization=organization, data_version=version
+        ),
+    )
 
 
 def report_trigger_period(
@@ -116,26 +103,11 @@ def report_trigger_period(
     """
     now = report_now(as_of)
     period = period_resolve(now=now, start=start, end=end, name=name, sla_target=sla_target, organization=organization)
-    with transaction.atomic():
-        version = data_version_locked()
-        equal = (
-            None
-            if fresh
-            else report_equal_to_trigger(
-                requested_by,
-                kind=Report.Kind.PERIOD,
-                as_of=now,
-                start=period.start,
-                end=period.end,
-                sla_target=period.sla_target,
-                organization_id=organization.pk if organization is not None else None,
-                data_version=version,
-            )
-        )
-        if equal is not None:
-            return Triggered(equal, reused=True)
-        refuse_when_busy()
-        report = report_create_period(
+    return _trigger(
+        TriggerInputs(Report.Kind.PERIOD, now, period.start, period.end, period.sla_target, organization),
+        requested_by=requested_by,
+        fresh=fresh,
+        create=lambda version: report_create_period(
             as_of=now,
             start=period.start,
             end=period.end,
@@ -143,6 +115,50 @@ def report_trigger_period(
             requested_by=requested_by,
             organization=organization,
             data_version=version,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerInputs:
+    """Everything but the data that a report's numbers follow from, as resolved at the trigger."""
+
+    kind: str
+    now: datetime
+    start: datetime | None
+    end: datetime | None
+    sla_target: Decimal | None
+    organization: Organization | None
+
+
+def _trigger(
+    inputs: TriggerInputs, *, requested_by: User | None, fresh: bool, create: Callable[[int], Report]
+) -> Triggered:
+    """The equal report on this data version if there is one (and not ``fresh``), else a new one, queued.
+
+    One transaction holding the data version's row lock (:func:`stores.data_version.data_version_locked`):
+    two equal triggers run one after the other, and the second finds the first's report. The plan is
+    queued after the commit, so a worker never looks for a report that is not there yet.
+    """
+    with transaction.atomic():
+        version = data_version_locked()
+        equal = (
+            None
+            if fresh
+            else report_equal_to_trigger(
+                requested_by,
+                kind=inputs.kind,
+                as_of=inputs.now,
+                start=inputs.start,
+                end=inputs.end,
+                sla_target=inputs.sla_target,
+                organization_id=inputs.organization.pk if inputs.organization is not None else None,
+                data_version=version,
+            )
         )
+        if equal is not None:
+            return Triggered(equal, reused=True)
+        refuse_when_busy()
+        report = create(version)
     queue_plan(report.id)
     return Triggered(report, reused=False)
