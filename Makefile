@@ -7,10 +7,10 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install browser migrate sample-data demo-user serve check lint typecheck clean
+.PHONY: run test install browser migrate sample-data demo-data demo-user serve check lint typecheck clean
 
 # DEBUG is off unless set; the local targets turn it on (the tests do so in tests/settings.py).
-run serve demo-user sample-data migrate: export DEBUG = 1
+run serve demo-user demo-data sample-data migrate: export DEBUG = 1
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ sample-data: migrate
 	$(PY) manage.py ingest --timezones data/sample/timezones.csv --hours data/sample/menu_hours.csv \
 		--polls data/sample/store_status.csv
 
+## Beside the real sample (all of whose polls are active): a generated week with outages for 300 of its stores.
+demo-data: sample-data
+	$(PY) manage.py demo_data
+
 demo-user: migrate
 	$(PY) manage.py demo_user --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py demo_owners --base-url http://$(HOST):$(PORT)
@@ -38,8 +42,8 @@ demo-user: migrate
 serve: install
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-## Install, migrate, load the bundled sample data, then serve the API with a worker on SQLite.
-run: sample-data demo-user serve
+## Install, migrate, load the bundled sample data and the demo week, then serve the API with a worker on SQLite.
+run: demo-data demo-user serve
 
 ## The whole test suite (SQLite unless DATABASE_URL is set).
 test: install browser

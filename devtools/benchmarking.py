@@ -269,7 +269,8 @@ class RunningService:
             return body
 
     def trigger(self, token: str) -> str:
-        return str(self.call("/trigger_report", token, method="POST")["report_id"])
+        """A new report every time (``fresh``): a benchmark measures computing, not the reuse of an equal report."""
+        return str(self.call("/trigger_report?fresh=1", token, method="POST")["report_id"])
 
     def download(self, token: str, report_id: str) -> str:
         """The report's CSV as a client downloads it."""

@@ -88,17 +88,30 @@ POLL_HOURS = 187
 LAST_POLL_HOUR_END = FIRST_POLL_HOUR + timedelta(hours=POLL_HOURS)
 
 
-def poll_span(days: int | None) -> tuple[datetime, int]:
+def poll_span(days: int | None, end: datetime | None = None) -> tuple[datetime, int]:
     """The first hour and the number of hours polled: the real week, or ``days`` days ending where it ends.
 
     Longer data sets (``generate_data --days 30``, ``--days 93``) end at the same hour
     as the real polls, so a report's default ``now`` is as close to the real one.
+    With ``end``, the span ends with the hour that holds ``end`` instead.
     """
-    if days is None:
-        return FIRST_POLL_HOUR, POLL_HOURS
-    if days < 1:
+    if days is not None and days < 1:
         raise ValueError(f"days must be at least 1, got {days!r}")
-    return LAST_POLL_HOUR_END - timedelta(days=days), 24 * days
+    if days is None and end is None:
+        return FIRST_POLL_HOUR, POLL_HOURS
+    hours = POLL_HOURS if days is None else 24 * days
+    last_hour_end = LAST_POLL_HOUR_END if end is None else _hour_of(end) + timedelta(hours=1)
+    return last_hour_end - timedelta(hours=hours), hours
+
+
+def _hour_of(instant: datetime) -> datetime:
+    """The whole UTC hour ``instant`` falls in."""
+    return instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _microseconds_into_hour(instant: datetime) -> int:
+    into = instant - _hour_of(instant)
+    return into.seconds * 1_000_000 + into.microseconds
 
 
 #: Mean polls per store-hour in the real file (about 1.8M polls for about
@@ -180,6 +193,8 @@ def generate_dataset(
     sample_dir: Path,
     progress: Callable[[int], None] | None = None,
     days: int | None = None,
+    end: datetime | None = None,
+    stores: int | None = None,
 ) -> GeneratedCounts:
     """Write ``store_status.csv``, ``menu_hours.csv`` and ``timezones.csv``
     into ``out_dir`` (created if missing) and return what was written.
@@ -189,21 +204,27 @@ def generate_dataset(
     real stores are the union of the ids in those two files. ``progress``, if
     given, is called after each generated hour with the number of poll rows
     written so far. ``days``: polls over that many days ending where the real
-    ones end (:func:`poll_span`) instead of the real week.
+    ones end (:func:`poll_span`) instead of the real week. ``end`` (aware):
+    the span ends at this instant instead, no poll after it (``make run``'s
+    demo week ends at the sample's newest poll, so that poll stays a report's
+    ``now``). ``stores``: exactly that many real stores instead of ``scale``.
 
     Each file is written under a temporary name and renamed when complete,
     so an interrupted run never leaves a truncated file that looks finished.
     """
     if not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale!r}")
-    first_hour, hours = poll_span(days)
+    first_hour, hours = poll_span(days, end)
+    last_offset = None if end is None else _microseconds_into_hour(end)
     hours_by_store, hours_in_file_order = _read_hours(sample_dir / HOURS_FILE)
     zone_by_store, zone_order = _read_timezones(sample_dir / TIMEZONES_FILE)
     real_ids = sorted(set(hours_by_store) | set(zone_by_store), key=int)
     if not real_ids:
         raise ValueError(f"no stores in {sample_dir}")
 
-    target = max(1, round(len(real_ids) * scale))
+    target = stores if stores is not None else max(1, round(len(real_ids) * scale))
+    if target < 1:
+        raise ValueError(f"stores must be at least 1, got {stores!r}")
     kind_of = {sid: (sid in hours_by_store, sid in zone_by_store) for sid in real_ids}
     if target <= len(real_ids):
         kept = select_stores(real_ids, target, kind_of=kind_of, rng=random.Random(_subseed(seed, "subset")))
@@ -241,7 +262,9 @@ def generate_dataset(
     tmp = _tmp_path(polls_path)
     with tmp.open("w", encoding="utf-8", newline="", buffering=_WRITE_BUFFER) as out:
         out.write(",".join(POLLS_HEADER) + "\n")
-        polls = _write_polls(out, store_ids, seed=seed, progress=progress, first_hour=first_hour, hours=hours)
+        polls = _write_polls(
+            out, store_ids, seed=seed, progress=progress, first_hour=first_hour, hours=hours, last_offset=last_offset
+        )
     os.replace(tmp, polls_path)
     return GeneratedCounts(stores=len(store_ids), polls=polls, hours_rows=hours_count, timezone_rows=zone_count)
 
@@ -342,9 +365,14 @@ def _write_polls(
     progress: Callable[[int], None] | None,
     first_hour: datetime = FIRST_POLL_HOUR,
     hours: int = POLL_HOURS,
+    last_offset: int | None = None,
 ) -> int:
     """Generate and write the polls of all stores, hour by hour; return the
     number of rows.
+
+    ``last_offset``: in the last hour, only polls up to this many microseconds
+    into it are written (the draws are the same, so every earlier hour is
+    byte for byte what it is without it).
 
     Work is proportional to the number of polls, not store-hours: each store
     is put in the bucket of the next hour it polls in (gaps between polled
@@ -422,6 +450,7 @@ def _write_polls(
         lines: list[str] = []
         add_offset = offsets.append
         add_line = lines.append
+        limit = _HOUR_US if last_offset is None or hour < hours - 1 else last_offset + 1
         for i in bucket:
             s = state[i]
             if until[i] <= hour:
@@ -434,12 +463,14 @@ def _write_polls(
                 until[i] = end
             head = id_prefix[i] + status_text[s] + prefix
             off = offset()
-            add_offset(off)
-            add_line(f"{head}{mmss[off // 1_000_000]}{off % 1_000_000:06d} UTC\n")
-            if rnd() < double:
-                off = offset()
+            if off < limit:
                 add_offset(off)
                 add_line(f"{head}{mmss[off // 1_000_000]}{off % 1_000_000:06d} UTC\n")
+            if rnd() < double:
+                off = offset()
+                if off < limit:
+                    add_offset(off)
+                    add_line(f"{head}{mmss[off // 1_000_000]}{off % 1_000_000:06d} UTC\n")
             # Next polled hour: a geometric gap (run_length, inlined: this
             # line runs once per poll).
             nxt = hour + 1 + int(log(1.0 - rnd()) / log_skip[i])

@@ -5,7 +5,8 @@ file, report every rejected row through ``on_reject`` and store the rest in
 one transaction, so a file that turns out to be unreadable halfway stores
 nothing. The rules they implement are SEMANTICS' "Input forms that must be
 read"; the command, the admin import screens and the tests all go through
-here.
+here. A file that changed something bumps the data version
+(:mod:`stores.data_version`), last in its transaction.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ingestion.statistics import refresh_planner_statistics
 from loopmonitor.sequences import chunked
 from operations.metrics import ingest_observe
 from organizations.models import Organization
+from stores.data_version import data_version_bump
 from stores.models import BusinessHours, Poll, Store
 from stores.rules import RejectedRow, echo, parse_store_id
 
@@ -162,6 +164,8 @@ def polls_ingest(
     with transaction.atomic():
         counts = load_polls(valid_polls())
         refresh_planner_statistics(Poll, changed=counts.inserted + counts.updated)
+        if counts.inserted + counts.updated:
+            data_version_bump()
     return IngestResult(
         kind="polls",
         path=rows.path,
@@ -240,6 +244,8 @@ def hours_ingest(
         else:
             inserted, removed = _hours_replace_orm(to_add)
         refresh_planner_statistics(BusinessHours, changed=inserted + removed)
+        if inserted + removed:
+            data_version_bump()
     return IngestResult(
         kind="hours",
         path=rows.path,
@@ -295,6 +301,8 @@ def timezones_ingest(
         else:
             inserted, updated = _timezones_set_orm(zones)
         refresh_planner_statistics(Store, changed=inserted + updated)
+        if inserted + updated:
+            data_version_bump()
     return IngestResult(
         kind="timezones",
         path=rows.path,
@@ -360,6 +368,8 @@ def owners_ingest(
         ]
         Store.objects.bulk_update(changed, ["organization"], batch_size=2000)
         updated = sum(1 for store in changed if current[store.id] is not None)
+        if changed:
+            data_version_bump()
     return IngestResult(
         kind="owners",
         path=rows.path,

@@ -156,6 +156,9 @@ def refuse_over_rate(request: HttpRequest, organization: Organization) -> HttpRe
 def run_report(request: HttpRequest, slug: str) -> HttpResponse:
     """Run the organization's report now (owners and staff); back to the dashboard, which shows its progress.
 
+    An equal report on unchanged data (:func:`reports.fanout.queue.report_trigger`) is not run again: the
+    answer is that report's page.
+
     Within the API's per-user trigger rate (``TRIGGER_REPORT_RATE``), counted together with ``POST /trigger_report``.
     """
     organization = organization_for(request.user, slug)
@@ -172,9 +175,12 @@ def run_report(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
     try:
         if period is None:
-            report_trigger(as_of=None, requested_by=user, organization=organization)
+            triggered = report_trigger(as_of=None, requested_by=user, organization=organization)
         else:
-            report_trigger_period(as_of=None, name=period, requested_by=user, organization=organization)
+            triggered = report_trigger_period(as_of=None, name=period, requested_by=user, organization=organization)
+        if triggered.reused:  # an equal report on unchanged data: show it rather than compute it again
+            messages.info(request, "Nothing has changed since this report was run, so here it is.")
+            return redirect("portal:report", slug=organization.slug, report_id=triggered.report.id)
     except BadPeriod as error:
         messages.error(request, f"That period cannot be reported on: {error}")
     except TooManyUnfinished as error:

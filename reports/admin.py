@@ -252,11 +252,15 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             raise PermissionDenied
         user = request.user if isinstance(request.user, User) else None
         try:
-            report = report_trigger(as_of=None, requested_by=user)
+            triggered = report_trigger(as_of=None, requested_by=user)
         except (NoPollsError, TooManyUnfinished) as error:
             self.message_user(request, f"No report was started: {error}.", messages.ERROR)
             return redirect("admin:reports_report_changelist")
-        self.message_user(request, f"Report {report.id} is running; this page shows it once it is complete.")
+        report = triggered.report
+        if triggered.reused:
+            self.message_user(request, f"Nothing has changed since report {report.id} was triggered: here it is.")
+        else:
+            self.message_user(request, f"Report {report.id} is running; this page shows it once it is complete.")
         return redirect("admin:reports_report_change", quote(report.id))
 
     def change_view(

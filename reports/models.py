@@ -70,6 +70,12 @@ class Report(models.Model):
     max_poll_id = models.BigIntegerField(
         null=True, blank=True, help_text="Polls stored after planning (higher ids) are not part of this report."
     )
+    data_version = models.BigIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The data version (stores.DataVersion) when triggered; an equal trigger on it reuses this report.",
+    )
     plan_attempts = models.PositiveSmallIntegerField(
         default=0, help_text="Times a plan claimed the report; only the latest plan's shards count."
     )

@@ -108,8 +108,12 @@ def report_create_period(
     sla_target: Decimal | None = None,
     requested_by: User | None = None,
     organization: Organization | None = None,
+    data_version: int | None = None,
 ) -> Report:
-    """A new pending period report; its ``now`` fixed at this moment, its period resolved against it."""
+    """A new pending period report; its ``now`` fixed at this moment, its period resolved against it.
+
+    ``data_version`` as for :func:`reports.services.report_create`.
+    """
     now = report_now(as_of)
     period = period_resolve(now=now, start=start, end=end, name=name, sla_target=sla_target, organization=organization)
     return Report.objects.create(
@@ -120,6 +124,7 @@ def report_create_period(
         sla_target=period.sla_target,
         requested_by=requested_by,
         organization=organization,
+        data_version=data_version,
     )
 
 

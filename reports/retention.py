@@ -53,6 +53,7 @@ from loopmonitor.sequences import chunked
 from reports.models import Report
 from reports.selectors import WEEK_WINDOW, latest_poll_time
 from reports.services import reports_delete_older_than
+from stores.data_version import data_version_bump
 from stores.models import Poll, Store
 
 #: Stores per delete: at 1x (13.6k stores) a day of polls goes in 28 slices of about 9k rows.
@@ -113,11 +114,19 @@ def polls_delete_older_than(*, days: int, per_slice: int = PRUNE_STORES_PER_SLIC
     store_ids = list(Store.objects.order_by("id").values_list("id", flat=True))
     deleted = 0
     for stores in chunked(store_ids, per_slice):
+        in_slice = Poll.objects.filter(store_id__gte=stores[0], store_id__lte=stores[-1])
         with transaction.atomic():
+            if not in_slice.filter(timestamp_utc__lt=cutoff).exists():
+                continue
+            # Polls will go, and a period report reaches back 93 days: bump the data version
+            # (stores.data_version). First, unlike other writers: a trigger locks the version
+            # and then inserts its report, which waits for the SHARE lock below; taken in the
+            # other order, the two would deadlock.
+            data_version_bump()
             _hold_reports()
             needed = _oldest_needed_instant()
             bound = cutoff if needed is None else min(cutoff, needed)
-            old = Poll.objects.filter(store_id__gte=stores[0], store_id__lte=stores[-1], timestamp_utc__lt=bound)
+            old = in_slice.filter(timestamp_utc__lt=bound)
             deleted += old._raw_delete(old.db)
     return cutoff, deleted
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any, TypeVar, cast
 
@@ -354,3 +355,46 @@ def polled_store_inputs(
 def reports_visible_to(user: AnyUser) -> models.QuerySet[Report]:
     """The reports ``user`` may see (:func:`organizations.scoping.visible_to`): a fleet report is staff's only."""
     return visible_to(user, Report.objects.all())
+
+
+def report_equal_to_trigger(
+    user: AnyUser | None,
+    *,
+    kind: str,
+    as_of: datetime,
+    start: datetime | None,
+    end: datetime | None,
+    sla_target: Decimal | None,
+    organization_id: int | None,
+    data_version: int,
+) -> Report | None:
+    """The newest report a trigger with these inputs would only compute again, or ``None``.
+
+    Equal: the same scope (organization, or the fleet), kind, ``now``, period
+    and SLA target, triggered at the same data version (nothing a report
+    reads has changed since, :mod:`stores.data_version`), and pending,
+    running or complete with its CSV still stored. A failed report is never
+    one, nor a complete one whose file is gone (its download answers 410
+    and says to trigger again). ``user`` is the one triggering, who may run
+    the scope's reports and therefore see them; ``None`` for the service's
+    own callers.
+    """
+    reports = Report.objects.all() if user is None else reports_visible_to(user)
+    scope = Q(organization__isnull=True) if organization_id is None else Q(organization_id=organization_id)
+    candidates = reports.filter(
+        scope,
+        kind=kind,
+        as_of=as_of,
+        start=start,
+        end=end,
+        sla_target=sla_target,
+        data_version=data_version,
+        status__in=[Report.Status.PENDING, Report.Status.RUNNING, Report.Status.COMPLETE],
+    ).order_by("-created_at", "-id")
+    for report in candidates[:5]:
+        if report.status != Report.Status.COMPLETE:
+            return report
+        name = report.csv_file.name
+        if name and report.csv_file.storage.exists(name):
+            return report
+    return None

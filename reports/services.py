@@ -175,10 +175,20 @@ def report_write_csv(
 
 
 def report_create(
-    *, as_of: datetime | None, requested_by: User | None = None, organization: Organization | None = None
+    *,
+    as_of: datetime | None,
+    requested_by: User | None = None,
+    organization: Organization | None = None,
+    data_version: int | None = None,
 ) -> Report:
-    """A new pending report with its ``now`` fixed at this moment; an organization's, or the fleet's (``None``)."""
-    return Report.objects.create(as_of=report_now(as_of), requested_by=requested_by, organization=organization)
+    """A new pending report with its ``now`` fixed at this moment; an organization's, or the fleet's (``None``).
+
+    ``data_version``: the version it was triggered at (:mod:`stores.data_version`), which lets an equal
+    trigger reuse it; ``None``, never reused.
+    """
+    return Report.objects.create(
+        as_of=report_now(as_of), requested_by=requested_by, organization=organization, data_version=data_version
+    )
 
 
 def reports_delete_older_than(*, days: int) -> int:

@@ -7,6 +7,8 @@ class StoresConfig(AppConfig):
     name = "stores"
 
     def ready(self) -> None:
+        from stores import signals
         from stores.checks import stored_store_ids_follow_the_rule
 
         checks.register(stored_store_ids_follow_the_rule, checks.Tags.database)
+        signals.connect()

@@ -98,3 +98,19 @@ class BusinessHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id} {self.get_day_of_week_display()} {self.start_time_local}-{self.end_time_local}"
+
+
+class DataVersion(models.Model):
+    """One row counting the changes to what a report reads: polls, hours, zones and store ownership.
+
+    Every writer of those bumps it in the transaction that changes them
+    (:func:`stores.data_version.data_version_bump`), and a report records
+    the value it was triggered at, so an equal trigger on unchanged data can
+    be answered with that report instead of computing it again.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"data version {self.version}"

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from reports.fanout.queue import TooManyUnfinished, report_trigger_period
 from reports.models import Report
+from reports.services import NoPollsError
 from subscriptions.cadence import Cadence, period_before
 from subscriptions.delivery import deliveries_retry_due, run_deliver, run_fail
 from subscriptions.models import Subscription, SubscriptionRun
@@ -75,12 +76,15 @@ def run_start(run: SubscriptionRun) -> bool:
         return False
     try:
         report = report_trigger_period(
-            as_of=timezone.now(),
+            as_of=None,
             start=run.start,
             end=run.end,
             sla_target=subscription.sla_target,
             organization=subscription.organization,
-        )
+        ).report  # an equal report on unchanged data (another subscription's, an owner's) is reused
+    except NoPollsError as error:
+        run_fail(run.id, f"its report could not be started: {error}")
+        return False
     except TooManyUnfinished as busy:
         logger.info("run %s of subscription %s waits: %s", run.id, subscription.id, busy)
         SubscriptionRun.objects.filter(id=run.id).update(status=SubscriptionRun.Status.PENDING, claimed_at=None)

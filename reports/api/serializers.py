@@ -102,6 +102,15 @@ class TriggerReportInput(AsOfInput):
         "A period report's SLA target in percent; default the organization's, none for a fleet report."
     )
 
+    fresh = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "Compute a new report even when an equal one (same scope, now, period, SLA target, unchanged data) "
+            "exists; by default that one is the answer (200)."
+        ),
+    )
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """``start`` and ``end``, or ``period``, or neither (the fixed report); ``sla_target`` only with a period."""
         start, end, period = attrs.get("start"), attrs.get("end"), attrs.get("period")

@@ -53,7 +53,7 @@ from reports.api.serializers import (
 from reports.download_links import LinkRefused, signed_report_id
 from reports.downloads import report_csv_download
 from reports.extended_csv import ExtendedCsvUnavailable
-from reports.fanout.queue import TooManyUnfinished, report_trigger, report_trigger_period
+from reports.fanout.queue import TooManyUnfinished, Triggered, report_trigger, report_trigger_period
 from reports.fanout.recovery import report_recover
 from reports.models import Report
 from reports.period_services import BadPeriod
@@ -161,7 +161,7 @@ def refuse_oversized_body(request: Request) -> None:
         raise body_too_large()
 
 
-def trigger_period_report(data: Mapping[str, Any], user: User | None, organization: Organization | None) -> Report:
+def trigger_period_report(data: Mapping[str, Any], user: User | None, organization: Organization | None) -> Triggered:
     """A period report from the trigger's validated input, for the organization the trigger rules chose.
 
     A period it cannot measure is a 400.
@@ -175,6 +175,7 @@ def trigger_period_report(data: Mapping[str, Any], user: User | None, organizati
             sla_target=data.get("sla_target"),
             requested_by=user,
             organization=organization,
+            fresh=data["fresh"],
         )
     except BadPeriod as error:
         raise ValidationError({"period": [str(error)]}) from None
@@ -194,6 +195,11 @@ class TriggerReportView(APIView):
         request=TriggerReportInput,
         responses={
             202: TriggerReportOutput,
+            200: OpenApiResponse(
+                TriggerReportOutput,
+                description="an equal report (same scope, now, period, SLA target, unchanged data) exists, "
+                "unfinished or complete: its id, nothing started",
+            ),
             400: OpenApiResponse(
                 description="bad as_of, start, end, period or sla_target; a member of several organizations named none"
             ),
@@ -223,10 +229,13 @@ class TriggerReportView(APIView):
             raise PermissionDenied(str(error)) from None
         try:
             if payload.is_period:
-                report = trigger_period_report(payload.validated_data, user, organization)
+                triggered = trigger_period_report(payload.validated_data, user, organization)
             else:
-                report = report_trigger(
-                    as_of=payload.validated_data.get("as_of"), requested_by=user, organization=organization
+                triggered = report_trigger(
+                    as_of=payload.validated_data.get("as_of"),
+                    requested_by=user,
+                    organization=organization,
+                    fresh=payload.validated_data["fresh"],
                 )
         except NoPollsError as error:
             raise NoPolls(str(error)) from None
@@ -236,9 +245,11 @@ class TriggerReportView(APIView):
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": str(error.retry_after)},
             )
+        report = triggered.report
+        # An equal report on unchanged data (unfinished or complete) is the answer: 200, nothing queued.
         return Response(
             {"report_id": report.id},
-            status=status.HTTP_202_ACCEPTED,
+            status=status.HTTP_200_OK if triggered.reused else status.HTTP_202_ACCEPTED,
             headers={"Location": status_url(request, report.id)},
         )
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
 from django_q.tasks import async_task
 
 from organizations.models import Organization
 from reports.engine.calendar_periods import PeriodName
 from reports.models import Report
-from reports.period_services import report_create_period
-from reports.services import report_create
+from reports.period_services import period_resolve, report_create_period
+from reports.selectors import report_equal_to_trigger
+from reports.services import report_create, report_now
+from stores.data_version import data_version_locked
 
 
 class TooManyUnfinished(Exception):
@@ -43,19 +48,40 @@ def queue_plan(report_id: str) -> None:
     async_task("reports.tasks.run_report", report_id, task_name=f"report-{report_id}", group="reports")
 
 
-def report_trigger(
-    *, as_of: datetime | None, requested_by: User | None = None, organization: Organization | None = None
-) -> Report:
-    """Create a report (its ``now`` fixed now) and queue its plan for a django-q2 worker.
+@dataclass(frozen=True, slots=True)
+class Triggered:
+    """What a trigger did: queued a new ``report``, or (``reused``) found an equal one and started nothing."""
 
-    Who may trigger which report is the caller's check
+    report: Report
+    reused: bool
+
+
+def report_trigger(
+    *,
+    as_of: datetime | None,
+    requested_by: User | None = None,
+    organization: Organization | None = None,
+    fresh: bool = False,
+) -> Triggered:
+    """Create a report (its ``now`` fixed now) and queue its plan for a django-q2 worker, unless one equal exists.
+
+    Equal (:func:`reports.selectors.report_equal_to_trigger`): the same
+    scope and ``now`` on unchanged data, unfinished or complete; it is
+    returned as it is, before the backpressure check, since it costs
+    nothing. Who may trigger which report is the caller's check
     (:func:`organizations.scoping.may_trigger`); this only does it, unless the
-    service is busy (:class:`TooManyUnfinished`).
+    service is busy (:class:`TooManyUnfinished`). ``fresh``: compute anew even
+    when an equal report exists (benchmarks, an operator's recompute).
     """
-    refuse_when_busy()
-    report = report_create(as_of=as_of, requested_by=requested_by, organization=organization)
-    queue_plan(report.id)
-    return report
+    now = report_now(as_of)
+    return _trigger(
+        TriggerInputs(Report.Kind.FIXED, now, None, None, None, organization),
+        requested_by=requested_by,
+        fresh=fresh,
+        create=lambda version: report_create(
+            as_of=now, requested_by=requested_by, organization=organization, data_version=version
+        ),
+    )
 
 
 def report_trigger_period(
@@ -67,20 +93,72 @@ def report_trigger_period(
     sla_target: Decimal | None = None,
     requested_by: User | None = None,
     organization: Organization | None = None,
-) -> Report:
+    fresh: bool = False,
+) -> Triggered:
     """Create a period report (``start``/``end``, or a named period relative to its ``now``) and queue its plan.
 
+    Unless an equal one exists, as for :func:`report_trigger`: the same
+    scope, ``now``, resolved period and SLA target on unchanged data (and ``fresh`` as there).
     Raises :class:`reports.period_services.BadPeriod` for a period a report cannot measure.
     """
-    refuse_when_busy()
-    report = report_create_period(
-        as_of=as_of,
-        start=start,
-        end=end,
-        name=name,
-        sla_target=sla_target,
+    now = report_now(as_of)
+    period = period_resolve(now=now, start=start, end=end, name=name, sla_target=sla_target, organization=organization)
+    return _trigger(
+        TriggerInputs(Report.Kind.PERIOD, now, period.start, period.end, period.sla_target, organization),
         requested_by=requested_by,
-        organization=organization,
+        fresh=fresh,
+        create=lambda version: report_create_period(
+            as_of=now,
+            start=period.start,
+            end=period.end,
+            sla_target=period.sla_target,
+            requested_by=requested_by,
+            organization=organization,
+            data_version=version,
+        ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerInputs:
+    """Everything but the data that a report's numbers follow from, as resolved at the trigger."""
+
+    kind: str
+    now: datetime
+    start: datetime | None
+    end: datetime | None
+    sla_target: Decimal | None
+    organization: Organization | None
+
+
+def _trigger(
+    inputs: TriggerInputs, *, requested_by: User | None, fresh: bool, create: Callable[[int], Report]
+) -> Triggered:
+    """The equal report on this data version if there is one (and not ``fresh``), else a new one, queued.
+
+    One transaction holding the data version's row lock (:func:`stores.data_version.data_version_locked`):
+    two equal triggers run one after the other, and the second finds the first's report. The plan is
+    queued after the commit, so a worker never looks for a report that is not there yet.
+    """
+    with transaction.atomic():
+        version = data_version_locked()
+        equal = (
+            None
+            if fresh
+            else report_equal_to_trigger(
+                requested_by,
+                kind=inputs.kind,
+                as_of=inputs.now,
+                start=inputs.start,
+                end=inputs.end,
+                sla_target=inputs.sla_target,
+                organization_id=inputs.organization.pk if inputs.organization is not None else None,
+                data_version=version,
+            )
+        )
+        if equal is not None:
+            return Triggered(equal, reused=True)
+        refuse_when_busy()
+        report = create(version)
     queue_plan(report.id)
-    return report
+    return Triggered(report, reused=False)

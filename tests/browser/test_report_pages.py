@@ -46,7 +46,7 @@ def report(tmp_path: Path, q_sync: None) -> Report:
     timezones_ingest(path=data / "timezones.csv")
     hours_ingest(path=data / "menu_hours.csv")
     polls_ingest(path=data / "store_status.csv")
-    done = Report.objects.get(id=report_trigger(as_of=None).id)
+    done = Report.objects.get(id=report_trigger(as_of=None).report.id)
     assert done.status == Report.Status.COMPLETE
     return done
 

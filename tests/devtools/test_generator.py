@@ -257,3 +257,30 @@ def test_days_spreads_the_polls_over_that_many_days_ending_where_the_real_week_e
     # About 720 / 187 times the polls of the real week's span, for the same stores.
     assert counts.stores == week.stores
     assert 3.2 < counts.polls / week.polls < 4.5
+
+
+def test_end_cuts_the_week_at_that_instant_and_keeps_every_earlier_poll_as_it_was(tmp_path: Path) -> None:
+    end = datetime(2023, 1, 25, 18, 11, 39, 622234, tzinfo=UTC)  # the real sample's newest poll
+    cut = generate_dataset(out_dir=tmp_path / "cut", stores=50, seed=0, sample_dir=SAMPLE, end=end)
+    generate_dataset(out_dir=tmp_path / "full", stores=50, seed=0, sample_dir=SAMPLE)
+
+    def stamp(row: list[str]) -> datetime:
+        return datetime.strptime(row[2], REAL_TIMESTAMP).replace(tzinfo=UTC)
+
+    kept = read_rows(tmp_path / "cut" / POLLS_FILE)[1]
+    full = read_rows(tmp_path / "full" / POLLS_FILE)[1]
+    assert cut.stores == 50 and cut.polls == len(kept)
+    assert kept == [row for row in full if stamp(row) <= end]
+    assert len(kept) < len(full)
+    assert max(map(stamp, kept)) > end - timedelta(hours=1)
+
+
+def test_end_in_another_hour_moves_the_whole_week(tmp_path: Path) -> None:
+    end = datetime(2023, 3, 1, 6, 30, tzinfo=UTC)
+
+    generate_dataset(out_dir=tmp_path, stores=20, seed=1, sample_dir=SAMPLE, end=end)
+
+    stamps = [
+        datetime.strptime(row[2], REAL_TIMESTAMP).replace(tzinfo=UTC) for row in read_rows(tmp_path / POLLS_FILE)[1]
+    ]
+    assert end - timedelta(hours=POLL_HOURS) < min(stamps) and max(stamps) <= end

@@ -64,7 +64,7 @@ def tenants(week_of_polls: datetime) -> Tenants:  # noqa: F811
 
 
 def complete_report(organization: Organization | None) -> Report:
-    report = Report.objects.get(id=report_trigger(as_of=None, organization=organization).id)
+    report = Report.objects.get(id=report_trigger(as_of=None, organization=organization).report.id)
     assert report.status == Report.Status.COMPLETE, report.error
     return report
 

@@ -8,6 +8,8 @@ another organization's member → 404 exactly like a missing id, a member →
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
@@ -21,7 +23,9 @@ from reports.presentation.pages import store_url_segment
 from stores.models import Poll
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_create
+from tests.factories import PollFactory, StoreFactory
 from tests.portal.conftest import Tenants, logged_in
+from tests.reports.conftest import NOW
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases=["default", "reader"]),
@@ -154,6 +158,9 @@ def test_a_fleet_report_is_not_a_page_of_any_organization(tenants: Tenants, alph
 
 class TestRunningAReport:
     def test_an_owner_runs_their_organizations_report(self, tenants: Tenants, alpha_report: Report) -> None:
+        # New data since alpha_report, so the run is a new report.
+        PollFactory(store=StoreFactory(id="always-up"), timestamp_utc=NOW - timedelta(minutes=5))
+
         response = logged_in(tenants.alice).post(reverse("portal:run", args=["alpha"]))
 
         assert response.status_code == 302
@@ -162,6 +169,18 @@ class TestRunningAReport:
         assert newest.organization == tenants.alpha
         assert newest.requested_by == tenants.alice
         assert newest.status == Report.Status.COMPLETE  # q_sync: the worker's task ran inside the trigger
+
+    def test_a_run_on_unchanged_data_opens_the_equal_report_and_starts_nothing(
+        self, tenants: Tenants, alpha_report: Report
+    ) -> None:
+        alice = logged_in(tenants.alice)
+
+        response = alice.post(reverse("portal:run", args=["alpha"]))
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("portal:report", args=["alpha", alpha_report.id])
+        assert Report.objects.get() == alpha_report
+        assert "Nothing has changed since this report was run" in alice.get(response["Location"]).content.decode()
 
     def test_a_viewer_sees_no_button_and_gets_403_on_a_run(self, tenants: Tenants, alpha_report: Report) -> None:
         victor = logged_in(tenants.victor)
@@ -201,14 +220,15 @@ class TestRunningAReport:
         api = APIClient()
         api.force_authenticate(tenants.alice)
 
-        assert api.post("/trigger_report", {"organization": "alpha"}).status_code == 202
+        # Both reuse alpha_report (nothing changed) and still count against the rate.
+        assert api.post("/trigger_report", {"organization": "alpha"}).status_code == 200
         assert alice.post(reverse("portal:run", args=["alpha"])).status_code == 302
         refused = alice.post(reverse("portal:run", args=["alpha"]))
 
         assert refused.status_code == 429
         assert 0 < int(refused["Retry-After"]) <= 3600
         assert b'id="too-many-runs"' in refused.content
-        assert Report.objects.count() == 3
+        assert Report.objects.count() == 1
         assert logged_in(tenants.bob).post(reverse("portal:run", args=["beta"])).status_code == 302  # bob's own budget
 
     def test_a_run_before_any_poll_is_stored_says_there_is_nothing_to_report(self, tenants: Tenants) -> None:

@@ -36,7 +36,7 @@ def staff(django_user_model: type[User]) -> Client:
 def period_report(settings: Settings, week_of_polls: datetime, q_sync: None) -> Report:
     settings.REPORT_SHARD_SIZE = 2
     triggered = report_trigger_period(as_of=None, start=NOW - timedelta(hours=48), end=NOW, sla_target=Decimal("99.5"))
-    report = Report.objects.get(id=triggered.id)
+    report = Report.objects.get(id=triggered.report.id)
     assert report.status == Report.Status.COMPLETE and report.shards_total == 3
     return report
 

@@ -38,7 +38,7 @@ def staff(django_user_model: type[User]) -> Client:
 def report(settings: Settings, week_of_polls: datetime, q_sync: None) -> Report:
     """The complete report of ``week_of_polls``, over three shards."""
     settings.REPORT_SHARD_SIZE = 2
-    return Report.objects.get(id=report_trigger(as_of=None).id)
+    return Report.objects.get(id=report_trigger(as_of=None).report.id)
 
 
 def hand_made_report(csv_text: str) -> Report:
@@ -237,7 +237,7 @@ class TestStorePage:
         self, staff: Client, week_of_polls: datetime, q_sync: None, store_id: str
     ) -> None:
         PollFactory(store=StoreFactory(id=store_id), timestamp_utc=week_of_polls, status="inactive")
-        report = Report.objects.get(id=report_trigger(as_of=None).id)
+        report = Report.objects.get(id=report_trigger(as_of=None).report.id)
         report_page = page(staff, reverse("admin:reports_report_change", args=[quote(report.id)]))
         store_admin_page = page(staff, reverse("admin:stores_store_change", args=[quote(store_id)]))
         hrefs = [

@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_reports",
 def report(settings: Settings, week_of_polls: datetime) -> Report:
     """The complete report of ``week_of_polls``, fanned out over three shards."""
     settings.REPORT_SHARD_SIZE = 2
-    done = Report.objects.get(id=report_trigger(as_of=None).id)
+    done = Report.objects.get(id=report_trigger(as_of=None).report.id)
     assert done.status == Report.Status.COMPLETE and done.shards.count() == 3
     return done
 
@@ -168,7 +168,7 @@ def test_the_schema_documents_the_columns_parameter(api_client: APIClient) -> No
 def test_a_report_without_stores_has_an_extended_csv_of_just_the_header(
     api_client: APIClient, week_of_polls: datetime
 ) -> None:
-    empty = Report.objects.get(id=report_trigger(as_of=week_of_polls - timedelta(days=30)).id)
+    empty = Report.objects.get(id=report_trigger(as_of=week_of_polls - timedelta(days=30)).report.id)
     # Polls of that week stored after the report was planned do not show up.
     PollFactory(store=StoreFactory(id="late"), timestamp_utc=week_of_polls - timedelta(days=31), status="active")
 
@@ -250,7 +250,7 @@ def test_a_report_whose_data_changed_before_the_worker_ran_stores_no_extended_cs
 ) -> None:
     settings.REPORT_SHARD_SIZE = 2
     monkeypatch.setattr(Conf, "SYNC", False)  # tasks wait in the ORM broker for run_queued_tasks
-    report = report_trigger(as_of=None)
+    report = report_trigger(as_of=None).report
 
     def change_a_poll_once_complete() -> None:
         if Report.objects.filter(id=report.id, status=Report.Status.COMPLETE).exists():

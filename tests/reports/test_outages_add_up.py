@@ -49,7 +49,7 @@ def generated_data(tmp_path: Path) -> None:
 
 
 def test_every_stores_outages_add_up_to_its_downtime_in_every_window_of_the_report(generated_data: None) -> None:
-    report = Report.objects.get(id=report_trigger(as_of=None).id)
+    report = Report.objects.get(id=report_trigger(as_of=None).report.id)
     assert report.status == Report.Status.COMPLETE and report.as_of is not None
     with report.csv_file.open("rb") as stored:
         rows = list(csv.DictReader(io.StringIO(stored.read().decode())))

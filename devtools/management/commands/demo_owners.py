@@ -7,10 +7,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
+from devtools.demo import store_with_outages
 from organizations.models import Membership, Organization
 from organizations.services import membership_add
+from stores.data_version import data_version_bump
 from stores.models import Store
 
 #: (organization, owner): the first gets the first half of the store ids in sorted order, the second the rest.
@@ -41,7 +45,9 @@ class Command(BaseCommand):
             stores = Store.objects.all()
             if split is not None:
                 stores = stores.filter(id__lt=split) if slug == first else stores.filter(id__gte=split)
-            stores.update(organization=organization)
+            with transaction.atomic():
+                if stores.update(organization=organization):
+                    data_version_bump()  # an organization's store set is part of what its report reads
             user = added.membership.user
             password = os.environ.get(f"DEMO_{username.upper()}_PASSWORD", f"{username}-password")
             if not user.has_usable_password():
@@ -61,5 +67,22 @@ class Command(BaseCommand):
             f'    curl -s -X POST -H "Authorization: Token {alice}" {base}/trigger_report',
             f'    curl -s -H "Authorization: Token {alice}" {base}/reports',
             "",
+            *self._store_hint(base),
         ]
         self.stdout.write("\n".join(lines))
+
+    def _store_hint(self, base: str) -> list[str]:
+        """The store with outages (:func:`devtools.demo.store_with_outages`), as its owner sees it."""
+        store = store_with_outages()
+        if store is None or store.organization is None:
+            return []
+        username = dict(DEMO_OWNERS)[store.organization]
+        token = Token.objects.get(user__username=username).key
+        page = base + reverse("portal:store", args=[store.organization, "REPORT_ID", store.store_id])
+        return [
+            f"  Store {store.store_id} ({store.outages} outages) is {store.organization}'s; as {username}, after "
+            "Run a report:",
+            f"    {page}",
+            f'    curl -s -H "Authorization: Token {token}" {base}/stores/{store.store_id}/outages',
+            "",
+        ]

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.authtoken.models import Token
 
+from devtools.demo import hint_lines
+
 
 class Command(BaseCommand):
     help = "Create (or reuse) the demo superuser and its API token, and print ready-to-paste curl lines."
@@ -45,6 +47,7 @@ class Command(BaseCommand):
                     f'    curl -s {auth} "{base}/get_report?report_id=REPORT_ID&format=json"',
                     f'    curl -s {auth} -o report.csv "{base}/get_report?report_id=REPORT_ID"',
                     "",
+                    *hint_lines(base, auth),
                 ]
             )
         )

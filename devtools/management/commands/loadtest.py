@@ -236,7 +236,8 @@ class Command(BaseCommand):
             return 0, b""
 
         def trigger() -> str | None:
-            request = urllib.request.Request(f"{base}/trigger_report", method="POST", headers=headers)
+            # fresh: every trigger computes (the data does not change during the test, so an equal one would not)
+            request = urllib.request.Request(f"{base}/trigger_report?fresh=1", method="POST", headers=headers)
             status, body = call("trigger", request)
             if status in (200, 202) and body:
                 report_id = str(json.loads(body)["report_id"])

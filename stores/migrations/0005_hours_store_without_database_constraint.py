@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stores', '0003_store_organization'),
+        ('stores', '0004_data_version'),
     ]
 
     operations = [
