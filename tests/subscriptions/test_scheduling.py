@@ -139,3 +139,19 @@ def test_a_failed_report_fails_its_run_and_sends_nothing(
     run.refresh_from_db()
     assert (run.status, run.error) == ("failed", "its report failed: planning failed: the test")
     assert not Delivery.objects.exists() and webhook_receiver.received == []
+
+
+@pytest.mark.django_db(databases=["default", "reader"])
+@pytest.mark.usefixtures("q_sync")
+def test_two_subscriptions_of_one_period_share_one_report_on_unchanged_data(
+    owners: Owners, webhook_receiver: WebhookReceiver
+) -> None:
+    due_subscription(owners, webhook_receiver.url)
+    due_subscription(owners, webhook_receiver.url)
+
+    scheduler_minute()
+
+    runs = list(SubscriptionRun.objects.all())
+    assert [run.status for run in runs] == ["done", "done"]
+    assert runs[0].report_id == runs[1].report_id and Report.objects.count() == 1
+    assert len(webhook_receiver.received) == 2
