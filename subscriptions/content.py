@@ -52,6 +52,8 @@ class Content:
     @property
     def subject(self) -> str:
         organization = self.run.subscription.organization
+        if self.summary.uptime_percent is None:
+            return f"{organization.name}: no data during business hours, {self.period}"
         return f"{organization.name}: {self.summary.uptime_percent_text} % uptime, {self.period}"
 
     def webhook_body(self) -> bytes:

@@ -7,13 +7,16 @@ task code (``q_sync``) and its completion delivers the run, as in production.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
 
 from reports.models import Report
+from stores.models import Poll, Store
 from subscriptions.models import Delivery, Subscription, SubscriptionRun
+from tests.factories import PollFactory
 from tests.subscriptions.conftest import Owners, SmtpServer
 
 pytestmark = [pytest.mark.django_db(databases=["default", "reader"]), pytest.mark.usefixtures("q_sync")]
@@ -125,3 +128,15 @@ def test_an_smtp_server_that_is_down_is_a_failed_attempt_retried_later(owners: O
     assert attempt.status == Delivery.Status.RETRYING and attempt.retry_at is not None
     assert attempt.error == "connection refused"
     assert SubscriptionRun.objects.get().status == SubscriptionRun.Status.DONE
+
+
+def test_a_period_without_any_measured_time_says_no_data(owners: Owners, smtp_server: SmtpServer) -> None:
+    Poll.objects.all().delete()
+    PollFactory(store=Store.objects.get(id="a-up"), timestamp_utc=owners.yesterday[0] - timedelta(days=30))
+    subscription_id = subscribe(owners, email_to=["ops@alpha.example"])
+
+    send_now(owners, subscription_id)
+
+    message = smtp_server.messages[0]
+    assert message["Subject"].startswith("Alpha Pizza: no data during business hours, ")
+    assert "Overall uptime: — %" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
