@@ -66,26 +66,13 @@ def run_deliver(run_id: int) -> int:
             run_fail(run.id, f"its report failed: {run.report.error}")
             return 1
         subscription = run.subscription
-        attempts = [
-            Delivery(
-                run=run,
-                subscription=subscription,
-                channel=Delivery.Channel.EMAIL,
-                target=address,
-                message_id=new_message_id(),
-            )
-            for address in subscription.email_to
-        ]
+        targets = [(Delivery.Channel.EMAIL, address) for address in subscription.email_to]
         if subscription.webhook_url:
-            attempts.append(
-                Delivery(
-                    run=run,
-                    subscription=subscription,
-                    channel=Delivery.Channel.WEBHOOK,
-                    target=subscription.webhook_url,
-                    message_id=new_message_id(),
-                )
-            )
+            targets.append((Delivery.Channel.WEBHOOK, subscription.webhook_url))
+        attempts = [
+            Delivery(run=run, subscription=subscription, channel=channel, target=target, message_id=new_message_id())
+            for channel, target in targets
+        ]
         Delivery.objects.bulk_create(attempts)
         SubscriptionRun.objects.filter(id=run.id).update(status=SubscriptionRun.Status.DONE, finished_at=timezone.now())
     try:
