@@ -1,11 +1,13 @@
-"""Set-based loads of business hours and timezones on PostgreSQL: ``COPY`` to a stage, then a few statements.
+"""Set-based loads of business hours and timezones on PostgreSQL, through ``COPY``.
 
 The rules are those of :func:`ingestion.services.hours_ingest` and
 :func:`~ingestion.services.timezones_ingest`, which parse the file and
 decide which stores are named; only the writing differs. Row by row
 through the ORM (chunked ``IN`` lists, ``bulk_create``, ``bulk_update``'s
 ``CASE`` per row) took 4.9 s for the 86k-row hours file and 3.0 s for the
-13.6k timezones; the stage and one join per step take a fraction of that.
+13.6k timezones. The hours' difference is now computed in Python and
+only the new rows are copied into the table; the timezones are copied to
+a stage and applied with one join per step.
 
 Stores are created and then locked in store-id order, the order every
 loader uses (see ``ingestion.services._lock_stores``), so two loads of the
@@ -16,8 +18,7 @@ inside the load's transaction.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
@@ -62,68 +63,73 @@ def _create_and_lock_stores(cursor: CursorWrapper, stage: str, zone_column: str 
     return created
 
 
-def _hours_lines(to_add: dict[str, set[Shift]]) -> Iterator[str]:
-    """The shifts as COPY text, in any order (the INSERT sorts); a file holds a few hundred distinct times."""
-    text = functools.lru_cache(maxsize=None)(dt.time.isoformat)
-    for store_id, shifts in to_add.items():
-        store = _copy_text(store_id)
-        for day, start, end in shifts:
-            yield f"{store}\t{day}\t{text(start)}\t{text(end)}\n"
+StoredShift = tuple[int, str, int, dt.time, dt.time]
+NewShift = tuple[str, int, dt.time, dt.time]
+
+
+def schedule_changes(to_add: dict[str, set[Shift]], stored: Iterable[StoredShift]) -> tuple[list[int], list[NewShift]]:
+    """What makes each named store's stored schedule exactly its shifts in ``to_add``: (ids to delete, rows to add).
+
+    A row already stored as wanted is kept (so a repeated load writes
+    nothing); a second stored copy of it, or a row not wanted, goes. The
+    new rows come in (store, day, start, end) order, the order of the
+    index they go into. Consumes ``to_add``. Both databases' loaders use it.
+    """
+    stale: list[int] = []
+    for pk, store_id, day, start, end in stored:
+        wanted = to_add[store_id]
+        if (day, start, end) in wanted:
+            wanted.discard((day, start, end))  # a second stored copy of it is stale
+        else:
+            stale.append(pk)
+    new = [(store_id, *shift) for store_id in sorted(to_add) for shift in sorted(to_add[store_id])]
+    return stale, new
+
+
+def _create_stores(cursor: CursorWrapper, store_ids: list[str]) -> None:
+    """Insert the missing stores, in store-id order (``store_ids`` is sorted)."""
+    cursor.execute(
+        f"INSERT INTO {Store._meta.db_table} (id) SELECT named.id FROM unnest(%s::text[]) AS named (id) "
+        "ORDER BY named.id ON CONFLICT (id) DO NOTHING",
+        [store_ids],
+    )
 
 
 def hours_replace_postgresql(to_add: dict[str, set[Shift]]) -> tuple[int, int]:
     """Make each named store's stored schedule exactly its shifts in ``to_add``; returns (inserted, removed).
 
-    A row already stored as wanted is kept (so a repeated load writes
-    nothing); a second stored copy of it, or a row not wanted, is removed.
+    The stored rows of the named stores are read back and compared in
+    Python (:func:`schedule_changes`), and only the difference is written:
+    the new rows ``COPY`` straight into the table, which on a first load is
+    the whole file. Staging the file and joining it in SQL cost an
+    ``INSERT … SELECT`` (row by row, 0.46 s for 86k rows) on top of the
+    stage's own ``COPY`` and ``ANALYZE``.
     """
     hours = BusinessHours._meta.db_table
+    store_table = Store._meta.db_table
+    store_ids = sorted(to_add)
     with connection.cursor() as cursor:
-        # The statements below sort the whole stage; 86k rows spill past the default 4 MB.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        _stage(
-            cursor,
-            "hours_staging",
-            'store_id text COLLATE "C", day smallint, start_time time, end_time time',
-            _hours_lines(to_add),
-        )
-        # A store whose shifts are all rejected is not in to_add, so not in the stage: it keeps its schedule.
-        cursor.execute("DROP TABLE IF EXISTS pg_temp.hours_stores")
-        cursor.execute("CREATE TEMP TABLE hours_stores ON COMMIT DROP AS SELECT DISTINCT store_id FROM hours_staging")
-        _create_and_lock_stores(cursor, "hours_stores")
+        _create_stores(cursor, store_ids)
+        # Locked in store-id order by one statement, read by the next: a statement's snapshot is taken
+        # when it starts, so hours read by the locking statement itself could predate a load it waited for.
+        cursor.execute(f"SELECT id FROM {store_table} WHERE id = ANY(%s::text[]) ORDER BY id FOR UPDATE", [store_ids])
+        cursor.fetchall()
         cursor.execute(
-            f"""
-            DELETE FROM {hours} AS stored USING (
-                SELECT hours.id, staged.store_id IS NOT NULL AS wanted,
-                       row_number() OVER (
-                           PARTITION BY hours.store_id, hours.day_of_week, hours.start_time_local, hours.end_time_local
-                           ORDER BY hours.id
-                       ) AS copy
-                FROM {hours} AS hours
-                JOIN hours_stores AS named ON named.store_id = hours.store_id
-                LEFT JOIN hours_staging AS staged
-                       ON staged.store_id = hours.store_id AND staged.day = hours.day_of_week
-                      AND staged.start_time = hours.start_time_local AND staged.end_time = hours.end_time_local
-            ) AS judged
-            WHERE judged.id = stored.id AND (NOT judged.wanted OR judged.copy > 1)
-            """
+            f"SELECT id, store_id, day_of_week, start_time_local, end_time_local FROM {hours} "
+            "WHERE store_id = ANY(%s::text[])",
+            [store_ids],
         )
-        removed: int = cursor.rowcount
-        cursor.execute(
-            f"""
-            INSERT INTO {hours} (store_id, day_of_week, start_time_local, end_time_local)
-            SELECT staged.store_id, staged.day, staged.start_time, staged.end_time FROM hours_staging AS staged
-            WHERE NOT EXISTS (
-                SELECT 1 FROM {hours} AS hours
-                WHERE hours.store_id = staged.store_id AND hours.day_of_week = staged.day
-                  AND hours.start_time_local = staged.start_time AND hours.end_time_local = staged.end_time
-            )
-            ORDER BY staged.store_id, staged.day, staged.start_time, staged.end_time
-            """
-        )
-        inserted: int = cursor.rowcount
-        cursor.execute("DROP TABLE pg_temp.hours_staging, pg_temp.hours_stores")
-    return inserted, removed
+        stale, new = schedule_changes(to_add, cursor.fetchall())
+        if stale:
+            cursor.execute(f"DELETE FROM {hours} WHERE id = ANY(%s)", [stale])
+        if new:
+            columns = "store_id, day_of_week, start_time_local, end_time_local"
+            # Binary: the server parses no text (a quarter less time than text COPY for 86k rows).
+            with cursor.cursor.copy(f"COPY {hours} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["text", "int2", "time", "time"])
+                for row in new:
+                    copy.write_row(row)
+    return len(new), len(stale)
 
 
 def timezones_set_postgresql(zones: dict[str, str]) -> tuple[int, int]:

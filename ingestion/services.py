@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import functools
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ from ingestion.rows import (
     poll_from_fields,
     timezone_from_fields,
 )
-from ingestion.schedule_loader import hours_replace_postgresql, timezones_set_postgresql
+from ingestion.schedule_loader import hours_replace_postgresql, schedule_changes, timezones_set_postgresql
 from ingestion.statistics import refresh_planner_statistics
 from loopmonitor.sequences import chunked
 from operations.metrics import ingest_observe
@@ -234,10 +235,9 @@ def hours_ingest(
     rows = CsvRows(path, HOURS, progress=on_progress)
     rejections = _Rejections(rows.path, on_reject)
     records, rejected = _parse_all(rows, hours_from_fields, rejections)
-    named = {record.store_id for record in records}
-    to_add: dict[str, set[Shift]] = {store_id: set() for store_id in named}
+    to_add: defaultdict[str, set[Shift]] = defaultdict(set)
     for record in records:
-        to_add[record.store_id].add((record.day_of_week, record.start_time_local, record.end_time_local))
+        to_add[record.store_id].add(record[1:])
     with transaction.atomic():
         if connection.vendor == "postgresql":
             inserted, removed = hours_replace_postgresql(to_add)
@@ -255,7 +255,7 @@ def hours_ingest(
         updated=0,
         removed=removed,
         seconds=time.perf_counter() - started,
-        kept=len(rejected - named),
+        kept=len(rejected - to_add.keys()),
     )
 
 
@@ -263,25 +263,23 @@ def _hours_replace_orm(to_add: dict[str, set[Shift]]) -> tuple[int, int]:
     """SQLite's way of :func:`~ingestion.schedule_loader.hours_replace_postgresql`; returns (inserted, removed)."""
     ordered = sorted(to_add)
     _lock_stores(Store(id=store_id) for store_id in ordered)
-    stale: list[int] = []
-    for chunk in chunked(ordered, _ID_CHUNK):
-        stored = BusinessHours.objects.filter(store_id__in=chunk).values_list(
+    stored = (
+        row
+        for chunk in chunked(ordered, _ID_CHUNK)
+        for row in BusinessHours.objects.filter(store_id__in=chunk).values_list(
             "pk", "store_id", "day_of_week", "start_time_local", "end_time_local"
         )
-        for pk, store_id, day, start, end in stored:
-            wanted = to_add[store_id]
-            if (day, start, end) in wanted:
-                wanted.discard((day, start, end))  # a second stored copy of it is stale
-            else:
-                stale.append(pk)
+    )
+    stale, new = schedule_changes(to_add, stored)
     for pks in chunked(stale, _ID_CHUNK):
         BusinessHours.objects.filter(pk__in=pks).delete()
-    new = [
-        BusinessHours(store_id=store_id, day_of_week=day, start_time_local=start, end_time_local=end)
-        for store_id in ordered
-        for day, start, end in sorted(to_add[store_id])
-    ]
-    BusinessHours.objects.bulk_create(new, batch_size=5000)
+    BusinessHours.objects.bulk_create(
+        (
+            BusinessHours(store_id=store_id, day_of_week=day, start_time_local=start, end_time_local=end)
+            for store_id, day, start, end in new
+        ),
+        batch_size=5000,
+    )
     return len(new), len(stale)
 
 
