@@ -22,8 +22,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
-from rest_framework.throttling import ScopedRateThrottle
 
+from operations.throttling import ScopedRateThrottle
 from organizations.models import Organization
 from organizations.scoping import may_trigger, organizations_visible_to, role_in
 from portal.selectors import organization_for, organization_reports, report_for, store_for

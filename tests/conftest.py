@@ -10,7 +10,19 @@ from django.conf import settings
 from django.core.cache import cache
 from pytest_django.fixtures import Settings
 
+from operations.throttling import WindowRateThrottle
+
 SAMPLE_DIR: Path = settings.BASE_DIR / "data" / "sample"
+
+#: The throttles' clock in every test: ten seconds into an hour (and a minute), so no test's calls
+#: straddle a window's end and every Retry-After is known.
+THROTTLE_NOW = 1_800_000_010.0
+
+
+@pytest.fixture(autouse=True)
+def pinned_throttle_clock(monkeypatch: pytest.MonkeyPatch) -> float:
+    monkeypatch.setattr(WindowRateThrottle, "timer", staticmethod(lambda: THROTTLE_NOW))
+    return THROTTLE_NOW
 
 
 @pytest.fixture

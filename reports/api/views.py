@@ -35,10 +35,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from loopmonitor.exceptions import body_too_large
+from operations.throttling import ScopedRateThrottle
 from organizations.models import Organization
 from organizations.scoping import MayNotTrigger, NoSuchOrganization, OrganizationRequired, trigger_organization
 from reports.api.serializers import (

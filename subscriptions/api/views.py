@@ -20,9 +20,9 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.viewsets import GenericViewSet
 
+from operations.throttling import ScopedRateThrottle
 from organizations.scoping import (
     MayNotTrigger,
     NoSuchOrganization,
