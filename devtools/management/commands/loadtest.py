@@ -204,6 +204,8 @@ class Command(BaseCommand):
         if not 0 < options["seconds"] <= 600:
             raise CommandError("--seconds must be in (0, 600]")
         if options["serve_gunicorn"]:
+            # A SIGTERM (`timeout`, a CI runner) unwinds like Ctrl-C, so the stack below is stopped, not orphaned.
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             with contextlib.ExitStack() as stack:
                 log_dir = options["log_dir"] or stack.enter_context(tempfile.TemporaryDirectory(prefix="loadtest-"))
                 os.makedirs(log_dir, exist_ok=True)
@@ -264,11 +266,14 @@ class Command(BaseCommand):
             def running() -> bool:
                 return time.monotonic() < deadline and tally.total < MAX_REQUESTS
 
+            async def pause_for(seconds: float) -> None:
+                await asyncio.sleep(max(0.0, min(seconds, deadline - time.monotonic())))
+
             async def client(pause: float, work: Callable[[], Awaitable[object]]) -> None:
-                await asyncio.sleep(random.uniform(0, pause))
+                await pause_for(random.uniform(0, pause))
                 while running():
                     await work()
-                    await asyncio.sleep(pause)
+                    await pause_for(pause)
 
             def poll() -> Awaitable[object]:
                 return call("poll", "GET", f"/get_report?report_id={tally.report_ids[-1]}")
