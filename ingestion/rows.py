@@ -55,12 +55,6 @@ _SLUG = re.compile(SLUG_PATTERN)
 _EXACT_STATUS = {"active": True, "inactive": False}
 
 
-def poll_from_fields(fields: Sequence[str]) -> PollRecord:
-    store_id, timestamp, status = fields
-    active = _EXACT_STATUS.get(status)  # the common spelling without a function call
-    if active is None:
-        active = parse_status(status)
-    return PollRecord(parse_store_id(store_id), utc_timestamp_text(timestamp), active)
 
 
 # An hours file spells the same few hundred times and seven days over and
@@ -92,6 +86,16 @@ def hours_from_fields(fields: Sequence[str]) -> HoursRecord:
     if len(store_id) + len(day) + len(start) + len(end) > _CACHED_SPELLING:
         return HoursRecord(parse_store_id(store_id), *_shift.__wrapped__(day, start, end))
     return HoursRecord(_store_id(store_id), *_shift(day, start, end))
+
+
+def poll_from_fields(fields: Sequence[str]) -> PollRecord:
+    store_id, timestamp, status = fields
+    active = _EXACT_STATUS.get(status)  # the common spelling without a function call
+    if active is None:
+        active = parse_status(status)
+    # A polls file names each store about 130 times: its id is checked once per spelling.
+    valid_id = _store_id(store_id) if len(store_id) <= _CACHED_SPELLING else parse_store_id(store_id)
+    return PollRecord(valid_id, utc_timestamp_text(timestamp), active)
 
 
 def timezone_from_fields(fields: Sequence[str]) -> TimezoneRecord:
