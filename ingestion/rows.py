@@ -54,15 +54,13 @@ _SLUG = re.compile(SLUG_PATTERN)
 
 _EXACT_STATUS = {"active": True, "inactive": False}
 
-
-
-
 # An hours file spells the same few hundred times and seven days over and
 # over: parsing each spelling once took the 86k-row file's parse from 0.5 s
 # to 0.1 s; a few thousand (day, start, end) spellings are parsed once each
 # as a whole. A refused spelling raises every time (exceptions are not
-# cached). Its store ids come six or so times each, a timezones file's zones
-# a few hundred times each: checked once per spelling too.
+# cached). Its store ids come six or so times each, a polls file's about 130
+# times each, a timezones file's zones a few hundred times each: checked once
+# per spelling too.
 _store_id = functools.lru_cache(maxsize=1 << 16)(parse_store_id)
 _timezone = functools.lru_cache(maxsize=1024)(parse_timezone)
 
@@ -93,7 +91,6 @@ def poll_from_fields(fields: Sequence[str]) -> PollRecord:
     active = _EXACT_STATUS.get(status)  # the common spelling without a function call
     if active is None:
         active = parse_status(status)
-    # A polls file names each store about 130 times: its id is checked once per spelling.
     valid_id = _store_id(store_id) if len(store_id) <= _CACHED_SPELLING else parse_store_id(store_id)
     return PollRecord(valid_id, utc_timestamp_text(timestamp), active)
 

@@ -110,13 +110,14 @@ def hours_replace_postgresql(to_add: dict[str, set[Shift]]) -> tuple[int, int]:
     store_ids = sorted(to_add)
     with connection.cursor() as cursor:
         _create_stores(cursor, store_ids)
-        # Locked in store-id order by one statement, read by the next: a statement's snapshot is taken
-        # when it starts, so hours read by the locking statement itself could predate a load it waited for.
+        # Locked in store-id order by one statement, read by the next: under READ COMMITTED a statement's
+        # snapshot is taken when it starts, so hours read by the locking statement could predate a load it
+        # waited for. Read by id, so of two stored copies of a row the older is kept, as before.
         cursor.execute(f"SELECT id FROM {store_table} WHERE id = ANY(%s::text[]) ORDER BY id FOR UPDATE", [store_ids])
         cursor.fetchall()
         cursor.execute(
             f"SELECT id, store_id, day_of_week, start_time_local, end_time_local FROM {hours} "
-            "WHERE store_id = ANY(%s::text[])",
+            "WHERE store_id = ANY(%s::text[]) ORDER BY id",
             [store_ids],
         )
         stale, new = schedule_changes(to_add, cursor.fetchall())

@@ -240,9 +240,9 @@ def hours_ingest(
         to_add[record.store_id].add(record[1:])
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            inserted, removed = hours_replace_postgresql(to_add)
+            inserted, removed = hours_replace_postgresql(dict(to_add))
         else:
-            inserted, removed = _hours_replace_orm(to_add)
+            inserted, removed = _hours_replace_orm(dict(to_add))
         refresh_planner_statistics(BusinessHours, changed=inserted + removed)
         if inserted + removed:
             data_version_bump()
@@ -266,9 +266,9 @@ def _hours_replace_orm(to_add: dict[str, set[Shift]]) -> tuple[int, int]:
     stored = (
         row
         for chunk in chunked(ordered, _ID_CHUNK)
-        for row in BusinessHours.objects.filter(store_id__in=chunk).values_list(
-            "pk", "store_id", "day_of_week", "start_time_local", "end_time_local"
-        )
+        for row in BusinessHours.objects.filter(store_id__in=chunk)
+        .order_by("pk")  # of two stored copies of a row, the older is kept
+        .values_list("pk", "store_id", "day_of_week", "start_time_local", "end_time_local")
     )
     stale, new = schedule_changes(to_add, stored)
     for pks in chunked(stale, _ID_CHUNK):

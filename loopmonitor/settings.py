@@ -229,8 +229,9 @@ LOGGING = {
 }
 
 # Throttle counters and django-q2's cluster stats must be shared by every
-# process (gunicorn workers, qcluster): Redis when REDIS_URL is set, else a
-# database table (created by the `operations` app's migration).
+# process (gunicorn workers, qcluster): Redis when REDIS_URL is set, else the
+# database (the cache's table, made by the `operations` app's first migration;
+# the throttles count in a table of their own, see operations/throttling.py).
 CACHES = {
     "default": {
         **(

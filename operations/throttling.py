@@ -13,7 +13,7 @@ a few bytes per call. The price of a fixed window is the boundary: a client
 may spend its limit at the end of one window and again at the start of the
 next. Where the counter lives follows the cache:
 
-* with Redis, Redis's own ``INCR`` (through the cache's ``incr``);
+* with Redis, Redis's own ``INCR`` (with its ``EXPIRE``, in one ``MULTI``);
 * with the database cache, one upsert on :class:`operations.models.ThrottleWindow`,
   because the database cache's ``incr`` is a read and then a write;
 * any other cache (the suite's per-process memory) through its ``incr``.
@@ -22,11 +22,17 @@ next. Where the counter lives follows the cache:
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import time
 from typing import TYPE_CHECKING
 
+import redis
+from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from rest_framework import throttling
 
@@ -36,12 +42,14 @@ if TYPE_CHECKING:  # DRF imports the throttle classes while it defines APIView
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
-#: Counter rows untouched this long are deleted by the daily prune.
+#: Counter rows untouched this long are deleted by the daily schedule (:func:`forget_idle_counters`).
 IDLE_COUNTER_SECONDS = 24 * 3600
+#: The longest client key stored as it is (the column's length).
+MAX_KEY_LENGTH = ThrottleWindow._meta.get_field("client_key").max_length or 200
 
 
-def _database_hit(key: str, window_end: int) -> int:
-    """Count one call in the database; returns the window's count so far.
+def _database_hit(key: str, window_end: int) -> tuple[int, int]:
+    """Count one call in the database; returns the window's count so far and its end.
 
     One statement, atomic on both databases: PostgreSQL locks the
     conflicting row, SQLite has one writer. A row from an earlier window
@@ -53,6 +61,8 @@ def _database_hit(key: str, window_end: int) -> int:
     the same row, so a commit stalled on a WAL flush (this machine's stall
     every few seconds, 100–300 ms) held the row, and with it every other
     call of that client, for as long. A count lost in a crash costs nothing.
+    Inside a transaction (an atomic view) the count is part of it and
+    commits with it, row lock and all.
     """
     table = ThrottleWindow._meta.db_table
     asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
@@ -67,27 +77,70 @@ def _database_hit(key: str, window_end: int) -> int:
                 window_end = CASE
                     WHEN excluded.window_end > {table}.window_end THEN excluded.window_end ELSE {table}.window_end
                 END
-            RETURNING hits
+            RETURNING hits, window_end
             """,
             [key, window_end],
         )
-        (hits,) = cursor.fetchone()
+        hits, counted_end = cursor.fetchone()
+    return int(hits), int(counted_end)
+
+
+def _redis_hit(cache: RedisCache, key: str, ttl: int) -> int:
+    """Count one call in Redis: ``INCR`` and ``EXPIRE`` in one ``MULTI``, so a key never lives without its TTL.
+
+    The cache's own ``incr`` is an ``EXISTS`` and then an ``INCR``: a key
+    that expired between the two came back without a TTL and stayed.
+    """
+    redis_key = cache.make_and_validate_key(key)
+    with _redis_client(_redis_location()).pipeline() as pipeline:
+        pipeline.incr(redis_key)
+        pipeline.expire(redis_key, ttl)
+        hits, _ = pipeline.execute()
     return int(hits)
 
 
-def count_call(key: str, window_end: int, duration: int) -> int:
-    """Count one call of ``key`` in the window ending at ``window_end``; returns the window's count so far."""
+def _redis_location() -> str:
+    location = settings.CACHES[DEFAULT_CACHE_ALIAS]["LOCATION"]
+    return str(location if isinstance(location, str) else location[0])  # the first server takes the writes
+
+
+@functools.cache
+def _redis_client(location: str) -> redis.Redis:
+    return redis.Redis.from_url(location)
+
+
+def _cache_hit(cache: BaseCache, key: str, ttl: int) -> int:
+    """Count one call through the cache's ``add`` and ``incr`` (per-process memory, as in the suite: under a lock)."""
+    while True:
+        cache.add(key, 0, timeout=ttl)
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # evicted between the two calls: add it again
+            continue
+
+
+def _client_key(key: str) -> str:
+    """DRF's key, or its digest when longer than the column: an anonymous client's is its ``X-Forwarded-For``."""
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    return "throttle_sha256_" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def count_call(key: str, window_end: int, duration: int) -> tuple[int, int]:
+    """Count one call of ``key`` in the window ending at ``window_end``.
+
+    Returns the window's count so far and the end of the window it was
+    counted in (a later one, when another process's clock is ahead).
+    """
+    key = _client_key(key)
     cache = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(cache, DatabaseCache):
         return _database_hit(key, window_end)
-    window_key = f"{key}:{window_end}"
     # Kept a window past its end: a key that expired while its window was open would start the count again.
-    cache.add(window_key, 0, timeout=2 * duration)
-    try:
-        return int(cache.incr(window_key))
-    except ValueError:  # evicted between the two calls: this call opens the count again
-        cache.add(window_key, 1, timeout=2 * duration)
-        return 1
+    window_key, ttl = f"{key}:{window_end}", 2 * duration
+    if isinstance(cache, RedisCache):
+        return _redis_hit(cache, window_key, ttl), window_end
+    return _cache_hit(cache, window_key, ttl), window_end
 
 
 def forget_idle_counters(now: float | None = None) -> int:
@@ -113,7 +166,8 @@ class WindowRateThrottle(throttling.SimpleRateThrottle):
         assert self.num_requests is not None and self.duration is not None  # parsed from the rate
         self.now = self.timer()
         self.window_end = (int(self.now) // self.duration + 1) * self.duration
-        return count_call(self.key, self.window_end, self.duration) <= self.num_requests
+        hits, self.window_end = count_call(self.key, self.window_end, self.duration)
+        return hits <= self.num_requests
 
     def wait(self) -> float:
         """Seconds until the window ends and the count starts again (``Retry-After``)."""

@@ -11,6 +11,7 @@ small script polls :func:`report_status` and swaps the finished page in.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.contrib import messages
@@ -143,8 +144,7 @@ def refuse_over_rate(request: HttpRequest, organization: Organization) -> HttpRe
     throttle = ScopedRateThrottle()
     if throttle.allow_request(request, _TriggerScope()):  # type: ignore[arg-type]
         return None
-    wait = throttle.wait()
-    seconds = max(1, round(wait)) if wait is not None else 60
+    seconds = max(1, math.ceil(throttle.wait()))  # rounded up, as DRF's Retry-After: a retry then is counted
     context = frame(request, organization, "dashboard") | {"retry_after": seconds}
     response = render(request, "portal/too_many_runs.html", context, status=429)
     response["Retry-After"] = str(seconds)

@@ -20,9 +20,12 @@ THROTTLE_NOW = 1_800_000_010.0
 
 
 @pytest.fixture(autouse=True)
-def pinned_throttle_clock(monkeypatch: pytest.MonkeyPatch) -> float:
+def pinned_throttle_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
+    """With the clock pinned a window never ends: each test's counts start from zero (the cache is cleared)."""
     monkeypatch.setattr(WindowRateThrottle, "timer", staticmethod(lambda: THROTTLE_NOW))
-    return THROTTLE_NOW
+    cache.clear()
+    yield THROTTLE_NOW
+    cache.clear()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The database cache's table (throttle counters, django-q2's cluster stats) when Redis is not configured.
+"""The database cache's table (django-q2's cluster stats; throttles count in 0002's table) when Redis is not set.
 
 ``createcachetable`` creates the table of every DatabaseCache in CACHES
 and skips those that exist; with REDIS_URL set there is none to create.

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 
 import pytest
+import redis
 from django.contrib.auth.models import User
 from django.db import connection
 from pytest_django.fixtures import Settings
@@ -14,6 +16,7 @@ from rest_framework.test import APIClient
 from operations.models import ThrottleWindow
 from operations.throttling import IDLE_COUNTER_SECONDS, UserRateThrottle, count_call, forget_idle_counters
 
+REDIS_URL = "redis://127.0.0.1:6379/15"
 DATABASE_CACHE = {
     "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "loopmonitor_cache"}
 }
@@ -27,19 +30,19 @@ def database_cache(settings: Settings) -> None:
 
 @pytest.mark.django_db
 def test_the_database_counter_counts_each_call_and_starts_again_in_a_new_window(database_cache: None) -> None:
-    assert [count_call("throttle_user_1", 1060, 60) for _ in range(3)] == [1, 2, 3]
-    assert count_call("throttle_user_1", 1120, 60) == 1
+    assert [count_call("throttle_user_1", 1060, 60) for _ in range(3)] == [(1, 1060), (2, 1060), (3, 1060)]
+    assert count_call("throttle_user_1", 1120, 60) == (1, 1120)
     # A process whose clock lags (an earlier window's end) counts in the later window, not back in its own.
-    assert count_call("throttle_user_1", 1060, 60) == 2
-    assert count_call("throttle_user_2", 1120, 60) == 1
+    assert count_call("throttle_user_1", 1060, 60) == (2, 1120)
+    assert count_call("throttle_user_2", 1120, 60) == (1, 1120)
     assert ThrottleWindow.objects.get(client_key="throttle_user_1").window_end == 1120
 
 
 @pytest.mark.django_db
 def test_the_cache_counter_counts_each_call_and_starts_again_in_a_new_window() -> None:
     # The suite's default cache is per-process memory: the cache's own incr.
-    assert [count_call("throttle_user_1", 1060, 60) for _ in range(3)] == [1, 2, 3]
-    assert count_call("throttle_user_1", 1120, 60) == 1
+    assert [count_call("throttle_user_1", 1060, 60) for _ in range(3)] == [(1, 1060), (2, 1060), (3, 1060)]
+    assert count_call("throttle_user_1", 1120, 60) == (1, 1120)
     assert not ThrottleWindow.objects.exists()
 
 
@@ -53,7 +56,7 @@ def test_the_database_counter_is_exact_when_calls_race(database_cache: None) -> 
         try:
             start.wait(10)
             for _ in range(25):
-                results.append(count_call("throttle_user_9", 2000, 60))
+                results.append(count_call("throttle_user_9", 2000, 60)[0])
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
         finally:
@@ -110,3 +113,33 @@ def test_the_user_rate_holds_for_its_window_then_opens_again(
 
     clock["now"] += 10
     assert [call() for _ in range(4)] == [200, 200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_a_key_longer_than_the_column_is_counted_by_its_digest(database_cache: None) -> None:
+    # An anonymous client's key is its X-Forwarded-For, which the client writes: here 300 characters.
+    key = "throttle_anon_" + "10.0.0.1," * 32
+    assert [count_call(key, 1060, 60)[0] for _ in range(2)] == [1, 2]
+    (stored,) = ThrottleWindow.objects.values_list("client_key", flat=True)
+    assert stored.startswith("throttle_sha256_") and len(stored) <= 200
+
+
+def test_the_redis_counter_counts_and_every_key_keeps_its_ttl(settings: Settings) -> None:
+    prefix = f"throttle-test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert [count_call("throttle_user_1", 1060, 60) for _ in range(3)] == [(1, 1060), (2, 1060), (3, 1060)]
+        assert count_call("throttle_user_1", 1120, 60) == (1, 1120)
+        keys = client.keys(f"{prefix}:*")
+        assert len(keys) == 2
+        assert all(0 < client.ttl(key) <= 120 for key in keys)
+    finally:
+        for key in client.keys(f"{prefix}:*"):
+            client.delete(key)

@@ -205,8 +205,9 @@ class Command(BaseCommand):
             raise CommandError("--seconds must be in (0, 600]")
         if options["serve_gunicorn"]:
             # A SIGTERM (`timeout`, a CI runner) unwinds like Ctrl-C, so the stack below is stopped, not orphaned.
-            signal.signal(signal.SIGTERM, signal.default_int_handler)
+            previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
             with contextlib.ExitStack() as stack:
+                stack.callback(signal.signal, signal.SIGTERM, previous)
                 log_dir = options["log_dir"] or stack.enter_context(tempfile.TemporaryDirectory(prefix="loadtest-"))
                 os.makedirs(log_dir, exist_ok=True)
                 url = stack.enter_context(production_stack(options["serve_gunicorn"], log_dir, options["worker_nice"]))
@@ -296,10 +297,14 @@ class Command(BaseCommand):
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             async with session.get(f"/get_report?report_id={report_id}&format=json") as response:
-                if response.status == 429:  # an earlier run spent this window's calls
-                    await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
-                    continue
-                status = (await response.json())["status"]
+                answer, body = response.status, await response.read()
+                retry_after = float(response.headers.get("Retry-After", "1"))
+            if answer == 429:  # an earlier run spent this window's calls
+                await asyncio.sleep(retry_after)
+                continue
+            if answer != 200:
+                raise CommandError(f"polling the warm-up report {report_id} answered {answer}: {body[:200]!r}")
+            status = json.loads(body)["status"]
             if status == "Complete":
                 return report_id
             if status == "Failed":
