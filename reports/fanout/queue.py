@@ -18,7 +18,7 @@ from reports.models import Report
 from reports.period_services import period_resolve, report_create_period
 from reports.selectors import report_equal_to_trigger
 from reports.services import report_create, report_now
-from stores.data_version import data_version_locked
+from stores.data_version import data_version_for_trigger
 
 
 class TooManyUnfinished(Exception):
@@ -136,12 +136,12 @@ def _trigger(
 ) -> Triggered:
     """The equal report on this data version if there is one (and not ``fresh``), else a new one, queued.
 
-    One transaction holding the data version's row lock (:func:`stores.data_version.data_version_locked`):
+    One transaction holding the triggers' lock (:func:`stores.data_version.data_version_for_trigger`):
     two equal triggers run one after the other, and the second finds the first's report. The plan is
     queued after the commit, so a worker never looks for a report that is not there yet.
     """
     with transaction.atomic():
-        version = data_version_locked()
+        version = data_version_for_trigger()
         equal = (
             None
             if fresh

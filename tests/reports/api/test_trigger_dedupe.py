@@ -328,7 +328,7 @@ def test_an_hours_row_saved_through_the_orm_is_a_change(api_client: APIClient, w
 
 @pytest.mark.django_db(transaction=True)
 def test_two_equal_triggers_at_the_same_instant_give_one_report(week_of_polls: datetime) -> None:
-    """Each trigger reads the data version with its row locked, so the second one waits and finds the first's report.
+    """Each trigger holds the triggers' lock for its transaction, so the second one waits and finds the first's report.
 
     Real transactions on two connections (threads), not the test's one transaction.
     """
