@@ -14,7 +14,8 @@ import pytest
 from pytest_django.live_server_helper import LiveServer
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from subscriptions.models import Subscription
 from tests.browser.test_portal import log_in
@@ -64,8 +65,11 @@ def test_an_owner_subscribes_copies_the_secret_and_sends_the_report_now(
     wait_for_title(browser, "Daily report of alpha")
     secret = text(browser, "#webhook-secret")
     assert secret == Subscription.objects.get().webhook_secret
-    browser.find_element(By.ID, "send-now").click()
+    send_now = browser.find_element(By.ID, "send-now")
+    send_now.click()
 
+    # The page after the send has the same title: wait for the old one to go first.
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(send_now))
     wait_for_title(browser, "Daily report of alpha")
     screenshot("portal-subscription-delivered")
     statuses = [row.get_attribute("data-status") for row in browser.find_elements(By.CSS_SELECTOR, ".delivery-row")]
