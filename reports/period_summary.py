@@ -11,6 +11,7 @@ store id); a store with nothing measured (empty percent) is not among them.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -78,22 +79,31 @@ class PeriodSummary:
         }
 
 
+def period_csv_rows(report: Report) -> Iterator[dict[str, str]]:
+    """A complete period report's stored CSV, row by row, by column name: what its summaries and pages add up.
+
+    Raises ``FileNotFoundError`` when the file is gone, :class:`~reports.engine.period_csv.NotAPeriodCsv`
+    when the stored file is not a period report's.
+    """
+    with report.csv_file.open("rb") as stored:
+        header, rows = read_period_csv(stored)
+        for cells in rows:
+            yield dict(zip(header, cells, strict=True))
+
+
 def period_summary(report: Report, *, worst: int = WORST_STORES) -> PeriodSummary:
     """Read a complete period report's CSV once. Raises ``FileNotFoundError`` when the file is gone."""
     summary = PeriodSummary(sla_target=report.sla_target)
     heap: list[tuple[Decimal, str, str]] = []
-    with report.csv_file.open("rb") as stored:
-        header, rows = read_period_csv(stored)
-        for cells_list in rows:
-            cells = dict(zip(header, cells_list, strict=True))
-            summary.stores += 1
-            summary.uptime_hours += Decimal(cells["uptime_hours"])
-            summary.downtime_hours += Decimal(cells["downtime_hours"])
-            if cells.get("sla_met"):
-                summary.sla_measured += 1
-                summary.sla_met += cells["sla_met"] == "yes"
-            if cells["uptime_percent"]:
-                heap.append((Decimal(cells["uptime_percent"]), cells["store_id"], cells["longest_outage_minutes"]))
+    for cells in period_csv_rows(report):
+        summary.stores += 1
+        summary.uptime_hours += Decimal(cells["uptime_hours"])
+        summary.downtime_hours += Decimal(cells["downtime_hours"])
+        if cells.get("sla_met"):
+            summary.sla_measured += 1
+            summary.sla_met += cells["sla_met"] == "yes"
+        if cells["uptime_percent"]:
+            heap.append((Decimal(cells["uptime_percent"]), cells["store_id"], cells["longest_outage_minutes"]))
     summary.worst = [
         WorstStore(store_id, f"{percent:.2f}", longest) for percent, store_id, longest in heapq.nsmallest(worst, heap)
     ]

@@ -30,11 +30,11 @@ from typing import Any
 
 from django.utils.safestring import mark_safe
 
-from reports.engine.period_csv import NotAPeriodCsv, read_period_csv
+from reports.engine.period_csv import NotAPeriodCsv
 from reports.engine.units import instant_datetime
 from reports.models import Report
 from reports.period_services import period_store_in_report
-from reports.period_summary import overall_uptime_percent
+from reports.period_summary import overall_uptime_percent, period_csv_rows
 from reports.presentation.charts import Bar, histogram_svg
 from reports.presentation.durations import duration_text
 from reports.presentation.overview import bucket_index
@@ -108,25 +108,22 @@ def period_report_page(
     page = PeriodReportPage(report=report)
     counts = [0] * buckets
     heap: list[tuple[tuple[Decimal, str], dict[str, str]]] = []
-    with report.csv_file.open("rb") as stored:
-        header, rows = read_period_csv(stored)
-        for cells_list in rows:
-            cells = dict(zip(header, cells_list, strict=True))
-            page.stores += 1
-            page.business_hours += Decimal(cells["business_hours"])
-            page.uptime_hours += Decimal(cells["uptime_hours"])
-            page.downtime_hours += Decimal(cells["downtime_hours"])
-            page.no_data_hours += Decimal(cells["no_data_hours"])
-            if cells["coverage_percent"]:
-                counts[bucket_index(Decimal(cells["coverage_percent"]), buckets)] += 1
-            else:
-                page.without_business_time += 1
-            if cells.get("sla_met"):
-                page.sla_measured += 1
-                page.sla_met += cells["sla_met"] == "yes"
-            key = _spent_key(cells)
-            if key[0] != Decimal("Infinity") and (page.has_sla or key[0] < 0):
-                heap.append((key, cells))
+    for cells in period_csv_rows(report):
+        page.stores += 1
+        page.business_hours += Decimal(cells["business_hours"])
+        page.uptime_hours += Decimal(cells["uptime_hours"])
+        page.downtime_hours += Decimal(cells["downtime_hours"])
+        page.no_data_hours += Decimal(cells["no_data_hours"])
+        if cells["coverage_percent"]:
+            counts[bucket_index(Decimal(cells["coverage_percent"]), buckets)] += 1
+        else:
+            page.without_business_time += 1
+        if cells.get("sla_met"):
+            page.sla_measured += 1
+            page.sla_met += cells["sla_met"] == "yes"
+        key = _spent_key(cells)
+        if key[0] != Decimal("Infinity") and (page.has_sla or key[0] < 0):
+            heap.append((key, cells))
     width = 100 // buckets
     page.coverage_buckets = [
         CoverageBucket(index * width, 100 if index == buckets - 1 else (index + 1) * width, count)
