@@ -36,7 +36,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from rest_framework import throttling
 
-from operations.models import ThrottleWindow
+from operations.models import CLIENT_KEY_LENGTH, ThrottleWindow
 
 if TYPE_CHECKING:  # DRF imports the throttle classes while it defines APIView
     from rest_framework.request import Request
@@ -44,8 +44,6 @@ if TYPE_CHECKING:  # DRF imports the throttle classes while it defines APIView
 
 #: Counter rows untouched this long are deleted by the daily schedule (:func:`forget_idle_counters`).
 IDLE_COUNTER_SECONDS = 24 * 3600
-#: The longest client key stored as it is (the column's length).
-MAX_KEY_LENGTH = ThrottleWindow._meta.get_field("client_key").max_length or 200
 
 
 def _database_hit(key: str, window_end: int) -> tuple[int, int]:
@@ -121,7 +119,7 @@ def _cache_hit(cache: BaseCache, key: str, ttl: int) -> int:
 
 def _client_key(key: str) -> str:
     """DRF's key, or its digest when longer than the column: an anonymous client's is its ``X-Forwarded-For``."""
-    if len(key) <= MAX_KEY_LENGTH:
+    if len(key) <= CLIENT_KEY_LENGTH:
         return key
     return "throttle_sha256_" + hashlib.sha256(key.encode()).hexdigest()
 
