@@ -187,6 +187,8 @@ def test_the_admin_index_sends_an_anonymous_visitor_to_the_login_page() -> None:
 
 
 def admin_urls() -> list[str]:
+    reverse("admin:index")  # loads the URLconf, which registers the admin's models (admin.autodiscover)
+    assert admin.site._registry
     urls = []
     for model in admin.site._registry:
         info = (model._meta.app_label, model._meta.model_name)
