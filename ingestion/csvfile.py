@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from ingestion.errors import BadInputFile
+from ingestion.poll_blocks import Rest
 from stores.rules import RejectedRow, echo
 
 csv.field_size_limit(1024 * 1024)
@@ -200,12 +201,16 @@ class CsvRows:
         return os.path.getsize(self.path)
 
     def __iter__(self) -> Iterator[Row]:
+        return self.rows_from(None)
+
+    def rows_from(self, rest: Rest | None) -> Iterator[Row]:
+        """The rows; with ``rest`` (a data line after the header), those from it on (:mod:`ingestion.poll_blocks`)."""
         try:
             raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
         except OSError as error:
             raise BadInputFile(self.path, f"cannot open: {error.strerror}") from None
         try:
-            yield from self._rows(raw)
+            yield from self._rows(raw, rest)
         except UnicodeDecodeError:
             line = _invalid_utf8_line(self.path)
             where = f"line {line} holds bytes that are not UTF-8" if line else "it holds bytes that are not UTF-8"
@@ -215,15 +220,23 @@ class CsvRows:
         finally:
             raw.close()
 
-    def _rows(self, raw: BinaryIO) -> Iterator[Row]:
+    def _rows(self, raw: BinaryIO, rest: Rest | None) -> Iterator[Row]:
         text = io.TextIOWrapper(io.BufferedReader(_NulGuard(raw), 1 << 16), encoding="utf-8-sig", newline="")
         header, header_lines = _read_header(text, self.path)
-        reader = csv.reader(text)
         positions = _column_positions(self.kind, header, self.path)
+        reported = 0
+        if rest is not None:
+            # The header's reader has read ahead: read on from the line itself, on a reader of its own.
+            text.detach()
+            raw.seek(rest.offset)
+            guard = _NulGuard(raw)
+            guard.lines_before, guard.offset = rest.line - 1, rest.offset
+            text = io.TextIOWrapper(io.BufferedReader(guard, 1 << 16), encoding="utf-8", newline="")
+            header_lines, reported = rest.line - 1, rest.offset
+        reader = csv.reader(text)
         pick = operator.itemgetter(*positions)
         width = max(positions) + 1
         progress = self.progress
-        reported = 0
         previous_line = header_lines
         for count, fields in enumerate(reader, 1):
             line = previous_line + 1

@@ -26,7 +26,8 @@ from django.db import connection, transaction
 from ingestion.csvfile import HOURS, OWNERS, POLLS, TIMEZONES, CsvRows, Row
 from ingestion.errors import Rejection
 from ingestion.jsonrows import JsonRows
-from ingestion.poll_loader import StagedPoll, load_polls
+from ingestion.poll_blocks import FROM_THE_START, CanonicalBlocks
+from ingestion.poll_loader import CopyBatch, StagedPoll, load_polls, table_batches_of
 from ingestion.rows import (
     HoursRecord,
     OwnerRecord,
@@ -141,6 +142,45 @@ def _echo_row(cells: Sequence[str]) -> str:
     return echo(",".join(shown) + ("" if len(shown) == len(cells) else ",…"), _ECHOED_ROW_CHARACTERS)
 
 
+class _PollFile:
+    """A polls file as :class:`~ingestion.poll_loader.PollSource`: its valid polls, its rejections counted.
+
+    For an empty table (:func:`~ingestion.poll_loader.table_batches_of`), a
+    CSV file's leading canonical blocks are copied as they are rewritten
+    (:mod:`ingestion.poll_blocks`), and only the rest is parsed row by row.
+    """
+
+    def __init__(
+        self, rows: CsvRows | JsonRows, rejections: _Rejections, *, progress: ProgressSink | None
+    ) -> None:
+        self.rows = rows
+        self.rejections = rejections
+        self.progress = progress
+
+    def staged(self) -> Iterator[StagedPoll]:
+        return self._valid(iter(self.rows))
+
+    def table_batches(self) -> Iterator[CopyBatch]:
+        if isinstance(self.rows, JsonRows):
+            yield from table_batches_of(self.staged())
+            return
+        blocks = CanonicalBlocks(self.rows.path, progress=self.progress)
+        yield from blocks
+        if blocks.rest == FROM_THE_START:
+            yield from table_batches_of(self.staged())
+        elif blocks.rest is not None:
+            yield from table_batches_of(self._valid(self.rows.rows_from(blocks.rest)))
+
+    def _valid(self, rows: Iterator[Row]) -> Iterator[StagedPoll]:
+        for row in rows:
+            try:
+                poll = poll_from_fields(row.required())
+            except RejectedRow as error:
+                self.rejections.add(row, error)
+                continue
+            yield row.line, poll
+
+
 @_counted
 def polls_ingest(
     *, path: Path | str, on_reject: RejectSink = _ignore, on_progress: ProgressSink | None = None, json: bool = False
@@ -151,27 +191,17 @@ def polls_ingest(
     """
     started = time.perf_counter()
     rows: CsvRows | JsonRows = (JsonRows if json else CsvRows)(path, POLLS, progress=on_progress)
-    rejections = _Rejections(rows.path, on_reject)
-
-    def valid_polls() -> Iterator[StagedPoll]:
-        for row in rows:
-            try:
-                poll = poll_from_fields(row.required())
-            except RejectedRow as error:
-                rejections.add(row, error)
-                continue
-            yield row.line, poll
-
+    source = _PollFile(rows, _Rejections(rows.path, on_reject), progress=on_progress)
     with transaction.atomic():
-        counts = load_polls(valid_polls())
+        counts = load_polls(source)
         refresh_planner_statistics(Poll, changed=counts.inserted + counts.updated)
         if counts.inserted + counts.updated:
             data_version_bump()
     return IngestResult(
         kind="polls",
         path=rows.path,
-        read=counts.staged + rejections.count,
-        rejected=rejections.count,
+        read=counts.staged + source.rejections.count,
+        rejected=source.rejections.count,
         inserted=counts.inserted,
         updated=counts.updated,
         removed=0,
