@@ -10,7 +10,7 @@ them on one core. But the files Loop sends have one shape, line after line::
 
 So :func:`canonical_blocks` reads the file in blocks of bytes and lets one
 regular expression, in C, both check every line of a block and rewrite it
-into the polls table's ``COPY`` form. The expression accepts only lines
+into the loader's ``COPY`` form. The expression accepts only lines
 that the row rules (:mod:`stores.rules`, :func:`ingestion.rows.poll_from_fields`)
 accept with the same store, status and instant, so either road stores the
 same polls:
@@ -53,7 +53,7 @@ _LINE = re.compile(
     rb"^(" + _STORE + rb"),(active|inactive),(" + _YEAR + rb"-" + _MONTH_DAY + rb" " + _TIME + rb")(?: UTC)?\n",
     re.MULTILINE,
 )
-#: A canonical line as the polls table's COPY line: store, instant in UTC, status.
+#: A canonical line as the stage's COPY line (ingestion.poll_loader): store, instant in UTC, status.
 _COPY_LINE = rb"\1\t\3+00\t\2\n"
 
 BLOCK_BYTES = 1 << 20

@@ -9,13 +9,14 @@ the file rolls the whole file back.
 
 PostgreSQL stages with ``COPY`` while a thread parses the file, and merges
 every ``_MERGE_EVERY`` rows, so parsing (Python) and merging (the database)
-use both cores. Into an empty polls table (a first load, a restore) it
-copies the polls straight into the table instead, in file order, and builds
-the table's indexes once at the end, the way ``pg_restore`` does: sorting
-once is far cheaper than 1.8M btree insertions, and the ids, given in file
-order, say which of two rows for one key is the later (see
-``_rebuild_indexes``). There the file's canonical blocks skip the row
-parser altogether (:mod:`ingestion.poll_blocks`).
+use both cores. The stage numbers its rows as they arrive, in file order,
+which is all the merge needs to tell the later of two rows. Into an empty
+polls table (a first load, a restore) it appends instead, each chunk sorted
+by store and time (so a store's polls lie together on disk, as reports read
+them), and builds the table's indexes once at the end, the way
+``pg_restore`` does: sorting once is far cheaper than 1.8M btree insertions.
+A file's canonical blocks skip the row parser altogether
+(:mod:`ingestion.poll_blocks`).
 SQLite stages with large ``executemany`` batches into a
 ``TEMP`` table, which never touches the main database file until the final
 merge.
@@ -41,13 +42,13 @@ CopyBatch = tuple[int, "str | bytes"]
 
 
 class PollSource(Protocol):
-    """A file's valid polls, in file order, in either of the two forms the loader reads."""
+    """A file's valid polls, in file order, in either of the two forms the loaders read."""
 
     def staged(self) -> Iterable[StagedPoll]:
-        """Each valid poll with its line number: for a merge, which needs the line to tell the later row."""
+        """Each valid poll with its line number (SQLite's stage keeps the line to tell the later row)."""
 
-    def table_batches(self) -> Iterable[CopyBatch]:
-        """The valid polls as the polls table's own ``COPY`` lines (:func:`table_batches_of`): for an empty table."""
+    def copy_batches(self) -> Iterable[CopyBatch]:
+        """The valid polls as ``COPY`` lines of PostgreSQL's stage (:func:`copy_batches_of`)."""
 
 
 _COPY_BATCH = 20_000
@@ -65,7 +66,7 @@ class PollCounts:
 def load_polls(source: PollSource) -> PollCounts:
     """Merge a file's valid polls into the polls table; call inside ``transaction.atomic()``."""
     if connection.vendor == "postgresql":
-        return _load_postgresql(source)
+        return _load_postgresql(source.copy_batches())
     if connection.vendor == "sqlite":
         return _load_sqlite(source.staged())
     raise NotImplementedError(f"no bulk poll loader for {connection.vendor}")
@@ -78,25 +79,13 @@ def _copy_text(value: str) -> str:
     return value.replace("\\", "\\\\")
 
 
-def staging_batches_of(polls: Iterable[StagedPoll]) -> Iterator[CopyBatch]:
-    """The polls as ``COPY`` lines of the staging table: store, instant, active, line."""
-    return _copy_batches(polls, staging=True)
-
-
-def table_batches_of(polls: Iterable[StagedPoll]) -> Iterator[CopyBatch]:
-    """The polls as ``COPY`` lines of the polls table itself: store, instant, status (file order keeps the rest)."""
-    return _copy_batches(polls, staging=False)
-
-
-def _copy_batches(polls: Iterable[StagedPoll], *, staging: bool) -> Iterator[CopyBatch]:
+def copy_batches_of(polls: Iterable[StagedPoll]) -> Iterator[CopyBatch]:
+    """The polls as ``COPY`` lines of the stage: store, instant, status (the stage numbers them itself)."""
     batch: list[str] = []
-    for line, (store_id, timestamp, active) in polls:
+    for _line, (store_id, timestamp, active) in polls:
         if "\\" in store_id:
             store_id = _copy_text(store_id)
-        if staging:
-            batch.append(f"{store_id}\t{timestamp}+00\t{'t' if active else 'f'}\t{line}\n")
-        else:
-            batch.append(f"{store_id}\t{timestamp}+00\t{'active' if active else 'inactive'}\n")
+        batch.append(f"{store_id}\t{timestamp}+00\t{'active' if active else 'inactive'}\n")
         if len(batch) == _COPY_BATCH:
             yield len(batch), "".join(batch)
             batch = []
@@ -152,71 +141,60 @@ class _CopyBatches:
         self._thread.join(timeout=5)
 
 
-def _load_postgresql(source: PollSource) -> PollCounts:
-    """Into an empty table, copy straight in and build the indexes after; otherwise merge in chunks."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        # One writer at a time (readers, i.e. reports, go on): the merge
-        # is only correct if no one else inserts the same keys meanwhile.
-        cursor.execute(f"LOCK TABLE {Poll._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
-        rebuild = _drop_indexes_if_empty(cursor)
-        if rebuild is not None:
-            return _load_into_empty_table(cursor, source.table_batches(), rebuild)
-        return _merge_in_chunks(cursor, source.staged())
-
-
-def _load_into_empty_table(cursor: CursorWrapper, table_batches: Iterable[CopyBatch], rebuild: list[str]) -> PollCounts:
-    """One ``COPY`` of every poll into the index-less table, its stores, then its indexes (see ``_rebuild_indexes``)."""
-    table = Poll._meta.db_table
-    batches = _CopyBatches(table_batches)
-    try:
-        staged, _ = _copy(cursor, f"COPY {table} (store_id, timestamp_utc, status) FROM STDIN", batches, limit=None)
-    finally:
-        batches.stop()
-    _insert_missing_stores(cursor, table)
-    inserted = staged - _rebuild_indexes(cursor, rebuild)
-    return PollCounts(staged=staged, inserted=inserted, updated=0)
-
-
-def _merge_in_chunks(cursor: CursorWrapper, polls: Iterable[StagedPoll]) -> PollCounts:
+def _load_postgresql(copy_batches: Iterable[CopyBatch]) -> PollCounts:
     """COPY into a staging table and merge it every ``_MERGE_EVERY`` rows while the parser reads on.
 
     Merging chunk by chunk, in file order and in one transaction, is the
     same as loading the chunks as files one after the other, so a later row
-    still wins and the whole file still commits or rolls back as one.
+    still wins and the whole file still commits or rolls back as one. Into
+    an empty table the chunks are appended instead and the indexes built
+    once at the end (see ``_drop_indexes_if_empty``).
     """
     staged = inserted = updated = 0
-    # ON COMMIT DROP alone is not enough when the caller's transaction is
-    # a savepoint inside a longer one (tests, admin imports).
-    cursor.execute("DROP TABLE IF EXISTS pg_temp.poll_staging, pg_temp.poll_changes")
-    cursor.execute(
-        'CREATE TEMP TABLE poll_staging (store_id text COLLATE "C", ts timestamptz, active boolean, '
-        "line bigint) ON COMMIT DROP"
-    )
-    batches = _CopyBatches(staging_batches_of(polls))
+    batches = _CopyBatches(copy_batches)
     try:
-        finished = False
-        while not finished:
-            in_chunk, finished = _copy(
-                cursor, "COPY poll_staging (store_id, ts, active, line) FROM STDIN", batches, limit=_MERGE_EVERY
+        with connection.cursor() as cursor:
+            # ON COMMIT DROP alone is not enough when the caller's transaction is
+            # a savepoint inside a longer one (tests, admin imports).
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.poll_staging, pg_temp.poll_changes")
+            # ``seq`` numbers the rows as COPY stores them, in file order: of two rows
+            # for one key, the higher is the later (the line number, without sending it).
+            cursor.execute(
+                'CREATE TEMP TABLE poll_staging (store_id text COLLATE "C", ts timestamptz, status text, '
+                "seq bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DROP"
             )
-            staged += in_chunk
-            new, changed = _merge_staged(cursor)
-            inserted += new
-            updated += changed
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            # One writer at a time (readers, i.e. reports, go on): the merge
+            # is only correct if no one else inserts the same keys meanwhile.
+            cursor.execute(f"LOCK TABLE {Poll._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+            rebuild = _drop_indexes_if_empty(cursor)
+            finished = False
+            while not finished:
+                in_chunk, finished = _copy(
+                    cursor, "COPY poll_staging (store_id, ts, status) FROM STDIN", batches, limit=_MERGE_EVERY
+                )
+                staged += in_chunk
+                if rebuild is None:
+                    new, changed = _merge_staged(cursor)
+                    updated += changed
+                else:
+                    new = _append_staged(cursor)
+                inserted += new
+            cursor.execute("DROP TABLE pg_temp.poll_staging")
+            if rebuild is not None:
+                inserted -= _rebuild_indexes(cursor, rebuild)
     finally:
         batches.stop()
-    cursor.execute("DROP TABLE pg_temp.poll_staging")
     return PollCounts(staged=staged, inserted=inserted, updated=updated)
 
 
-def _copy(cursor: CursorWrapper, statement: str, batches: _CopyBatches, *, limit: int | None) -> tuple[int, bool]:
+def _copy(cursor: CursorWrapper, statement: str, batches: _CopyBatches, *, limit: int) -> tuple[int, bool]:
     """Write batches into one ``COPY`` until ``limit`` rows or the end; returns the rows and whether it was the end."""
     rows = 0
     parse_error: BaseException | None = None
     finished = False
     with cursor.cursor.copy(statement) as copy:
-        while limit is None or rows < limit:
+        while rows < limit:
             try:
                 batch = batches.take()
             except BaseException as error:  # noqa: BLE001 - raised below, once the COPY is closed
@@ -271,12 +249,22 @@ def _drop_indexes_if_empty(cursor: CursorWrapper) -> list[str] | None:
     return rebuild
 
 
+def _append_staged(cursor: CursorWrapper) -> int:
+    """Append the staged rows, the last of each key, by store and time, to the index-less table; empty the stage."""
+    cursor.execute("ANALYZE poll_staging")
+    _insert_staged_stores(cursor)
+    cursor.execute(f"INSERT INTO {Poll._meta.db_table} (store_id, timestamp_utc, status) {_LATEST_STAGED}")
+    inserted: int = cursor.rowcount
+    cursor.execute("TRUNCATE poll_staging")
+    return inserted
+
+
 def _rebuild_indexes(cursor: CursorWrapper, statements: list[str]) -> int:
     """Rebuild the dropped indexes; returns how many rows were removed as superseded.
 
-    A key repeated in the file was copied twice: the unique index then
-    fails to build, the earlier copies (the lower ids, as the rows are
-    copied in file order) are deleted and the index is built again.
+    A key repeated in two chunks was appended twice: the unique index then
+    fails to build, the earlier copies (the lower ids, as chunks are
+    appended in file order) are deleted and the index is built again.
     """
     table = Poll._meta.db_table
     cursor.execute("SET LOCAL maintenance_work_mem = '128MB'")
@@ -300,22 +288,21 @@ def _rebuild_indexes(cursor: CursorWrapper, statements: list[str]) -> int:
     return removed
 
 
-def _insert_missing_stores(cursor: CursorWrapper, polls_table: str) -> None:
-    """Create the stores named by ``polls_table``'s rows (the stage, or the table itself) that do not exist yet."""
+def _insert_staged_stores(cursor: CursorWrapper) -> None:
     cursor.execute(
         # In store-id order, the order every loader locks stores in (see
         # ingestion.services._lock_stores): two loads never wait on each other in a cycle.
         # Only the missing ones: ON CONFLICT's speculative insertion of 13.6k stores that all
         # exist cost an hourly file 0.19 s; a probe each is a fraction of that.
-        f"INSERT INTO {Store._meta.db_table} (id) SELECT DISTINCT store_id FROM {polls_table} AS polled "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {Store._meta.db_table} AS store WHERE store.id = polled.store_id) "
+        f"INSERT INTO {Store._meta.db_table} (id) SELECT DISTINCT store_id FROM poll_staging AS staged "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {Store._meta.db_table} AS store WHERE store.id = staged.store_id) "
         "ORDER BY store_id ON CONFLICT (id) DO NOTHING"
     )
 
 
 _LATEST_STAGED = """
-    SELECT store_id, ts, CASE WHEN active THEN 'active' ELSE 'inactive' END
-    FROM (SELECT DISTINCT ON (store_id, ts) * FROM poll_staging ORDER BY store_id, ts, line DESC) AS staged
+    SELECT store_id, ts, status
+    FROM (SELECT DISTINCT ON (store_id, ts) * FROM poll_staging ORDER BY store_id, ts, seq DESC) AS staged
 """
 
 
@@ -325,7 +312,7 @@ def _merge_staged(cursor: CursorWrapper) -> tuple[int, int]:
     # Temporary tables get no automatic statistics: without them the planner
     # cannot tell an hourly file (index probes) from a full reload (hash join).
     cursor.execute("ANALYZE poll_staging")
-    _insert_missing_stores(cursor, "poll_staging")
+    _insert_staged_stores(cursor)
     # A staged key can only exist already if its store has a poll at or after
     # the store's earliest staged instant: one index probe per store. New
     # data (a first load, the next hour) skips the join below entirely.

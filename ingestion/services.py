@@ -27,7 +27,7 @@ from ingestion.csvfile import HOURS, OWNERS, POLLS, TIMEZONES, CsvRows, Row
 from ingestion.errors import Rejection
 from ingestion.jsonrows import JsonRows
 from ingestion.poll_blocks import FROM_THE_START, CanonicalBlocks
-from ingestion.poll_loader import CopyBatch, StagedPoll, load_polls, table_batches_of
+from ingestion.poll_loader import CopyBatch, StagedPoll, copy_batches_of, load_polls
 from ingestion.rows import (
     HoursRecord,
     OwnerRecord,
@@ -145,8 +145,8 @@ def _echo_row(cells: Sequence[str]) -> str:
 class _PollFile:
     """A polls file as :class:`~ingestion.poll_loader.PollSource`: its valid polls, its rejections counted.
 
-    For an empty table (:func:`~ingestion.poll_loader.table_batches_of`), a
-    CSV file's leading canonical blocks are copied as they are rewritten
+    For PostgreSQL's ``COPY`` (:func:`~ingestion.poll_loader.copy_batches_of`),
+    a CSV file's leading canonical blocks are copied as they are rewritten
     (:mod:`ingestion.poll_blocks`), and only the rest is parsed row by row.
     """
 
@@ -160,16 +160,16 @@ class _PollFile:
     def staged(self) -> Iterator[StagedPoll]:
         return self._valid(iter(self.rows))
 
-    def table_batches(self) -> Iterator[CopyBatch]:
+    def copy_batches(self) -> Iterator[CopyBatch]:
         if isinstance(self.rows, JsonRows):
-            yield from table_batches_of(self.staged())
+            yield from copy_batches_of(self.staged())
             return
         blocks = CanonicalBlocks(self.rows.path, progress=self.progress)
         yield from blocks
         if blocks.rest == FROM_THE_START:
-            yield from table_batches_of(self.staged())
+            yield from copy_batches_of(self.staged())
         elif blocks.rest is not None:
-            yield from table_batches_of(self._valid(self.rows.rows_from(blocks.rest)))
+            yield from copy_batches_of(self._valid(self.rows.rows_from(blocks.rest)))
 
     def _valid(self, rows: Iterator[Row]) -> Iterator[StagedPoll]:
         for row in rows:

@@ -48,9 +48,8 @@ def write_csv(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def isolated_reports(settings: Settings, tmp_path: Path) -> Iterator[Path]:
-    """Report CSVs go to a temporary MEDIA_ROOT; throttle counters start from zero; passwords hash fast."""
+    """Report CSVs go to a temporary MEDIA_ROOT; throttle counters start from zero."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
     yield settings.MEDIA_ROOT
     cache.clear()

@@ -33,3 +33,9 @@ CACHES = {
     },
 }
 Q_CLUSTER = {**Q_CLUSTER, "cache": "cluster_stats"}  # noqa: F405
+
+# The production hasher (PBKDF2, a million rounds) takes 0.5 s a password on the
+# CI machine, and the suite makes hundreds of users (the admin's superusers, the
+# owners); nothing the tests check of a password depends on the hasher. The
+# processes started with the service's own settings (gunicorn, serve) keep it.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
