@@ -8,7 +8,7 @@ them on one core. But the files Loop sends have one shape, line after line::
     store_id,status,timestamp_utc
     8419537941919820732,active,2023-01-22 12:09:39.388884 UTC
 
-So :func:`canonical_blocks` reads the file in blocks of bytes and lets one
+So :class:`CanonicalBlocks` reads the file in blocks of bytes and lets one
 regular expression, in C, both check every line of a block and rewrite it
 into the loader's ``COPY`` form. The expression accepts only lines
 that the row rules (:mod:`stores.rules`, :func:`ingestion.rows.poll_from_fields`)
