@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from ingestion.errors import BadInputFile
-from ingestion.poll_blocks import Rest
 from stores.rules import RejectedRow, echo
 
 csv.field_size_limit(1024 * 1024)
@@ -50,6 +49,18 @@ HOURS = FileKind(
 )
 TIMEZONES = FileKind("timezones", ("store_id", "timezone_str"), {})
 OWNERS = FileKind("owners", ("store_id", "organization"), {})
+
+
+@dataclass(frozen=True, slots=True)
+class Rest:
+    """Where reading starts: the byte offset of a line and that line's number (the header is line 1)."""
+
+    offset: int
+    line: int
+
+
+#: The whole file, header included.
+FROM_THE_START = Rest(0, 1)
 
 
 class Row(NamedTuple):
@@ -201,10 +212,10 @@ class CsvRows:
         return os.path.getsize(self.path)
 
     def __iter__(self) -> Iterator[Row]:
-        return self.rows_from(None)
+        return self.rows_from(FROM_THE_START)
 
-    def rows_from(self, rest: Rest | None) -> Iterator[Row]:
-        """The rows; with ``rest`` (a data line after the header), those from it on (:mod:`ingestion.poll_blocks`)."""
+    def rows_from(self, rest: Rest) -> Iterator[Row]:
+        """The rows from ``rest`` on: all of them, or those after what :mod:`ingestion.poll_blocks` read."""
         try:
             raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
         except OSError as error:
@@ -220,12 +231,12 @@ class CsvRows:
         finally:
             raw.close()
 
-    def _rows(self, raw: BinaryIO, rest: Rest | None) -> Iterator[Row]:
+    def _rows(self, raw: BinaryIO, rest: Rest) -> Iterator[Row]:
         text = io.TextIOWrapper(io.BufferedReader(_NulGuard(raw), 1 << 16), encoding="utf-8-sig", newline="")
         header, header_lines = _read_header(text, self.path)
         positions = _column_positions(self.kind, header, self.path)
         reported = 0
-        if rest is not None:
+        if rest != FROM_THE_START:
             # The header's reader has read ahead: read on from the line itself, on a reader of its own.
             text.detach()
             raw.seek(rest.offset)

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
+from ingestion.csvfile import FROM_THE_START, Rest
 from stores.rules import STORE_ID_MAX_LENGTH
 
 #: The header line the fast road needs (after an optional UTF-8 byte order mark).
@@ -57,18 +57,6 @@ _LINE = re.compile(
 _COPY_LINE = rb"\1\t\3+00\t\2\n"
 
 BLOCK_BYTES = 1 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class Rest:
-    """Where the row-by-row reading takes over: the byte offset of a line and that line's number."""
-
-    offset: int
-    line: int
-
-
-#: Nothing was read the fast way: the whole file, header included, is read row by row.
-FROM_THE_START = Rest(0, 1)
 
 
 class CanonicalBlocks:

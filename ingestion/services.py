@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from ingestion.csvfile import HOURS, OWNERS, POLLS, TIMEZONES, CsvRows, Row
 from ingestion.errors import Rejection
 from ingestion.jsonrows import JsonRows
-from ingestion.poll_blocks import FROM_THE_START, CanonicalBlocks
+from ingestion.poll_blocks import CanonicalBlocks
 from ingestion.poll_loader import CopyBatch, StagedPoll, copy_batches_of, load_polls
 from ingestion.rows import (
     HoursRecord,
@@ -166,9 +166,7 @@ class _PollFile:
             return
         blocks = CanonicalBlocks(self.rows.path, progress=self.progress)
         yield from blocks
-        if blocks.rest == FROM_THE_START:
-            yield from copy_batches_of(self.staged())
-        elif blocks.rest is not None:
+        if blocks.rest is not None:
             yield from copy_batches_of(self._valid(self.rows.rows_from(blocks.rest)))
 
     def _valid(self, rows: Iterator[Row]) -> Iterator[StagedPoll]:

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 import ingestion.poll_blocks
-from ingestion.csvfile import POLLS, CsvRows
+from ingestion.csvfile import FROM_THE_START, POLLS, CsvRows, Rest
 from ingestion.errors import Rejection
-from ingestion.poll_blocks import FROM_THE_START, CanonicalBlocks, Rest
+from ingestion.poll_blocks import CanonicalBlocks
 from ingestion.rows import poll_from_fields
 from ingestion.services import polls_ingest
 from stores.models import Poll, Store
