@@ -280,13 +280,16 @@ class RunningService:
         with urllib.request.urlopen(request, timeout=60) as answer:
             return bytes(answer.read()).decode("utf-8")
 
-    def wait_until_finished(self, token: str, report_id: str, timeout: float) -> dict[str, Any]:
+    def wait_until_finished(
+        self, token: str, report_id: str, timeout: float, *, interval: float = 0.1
+    ) -> dict[str, Any]:
+        """The report's JSON status once it is no longer Running, polling every ``interval`` seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = self.call(f"/get_report?report_id={report_id}&format=json", token)
             if state["status"] != "Running":
                 return state
-            time.sleep(0.1)
+            time.sleep(interval)
         raise BenchmarkError(f"report {report_id} still Running after {timeout:.0f} s")
 
 

@@ -220,6 +220,8 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def progress_shown(self, report: Report) -> str:
         if report.status == Report.Status.COMPLETE:
             return "100%"
+        if report.status == Report.Status.RUNNING and report.planned_at is None:
+            return f"planning ({report.shards_done} shards done so far)"  # the totals come with the plan's end
         return f"{report.progress:.0%} ({report.shards_done}/{report.shards_total} shards)"
 
     @admin.display(description="CSV")

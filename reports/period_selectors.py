@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import DEFAULT_DB_ALIAS, models
-from django.db.models import Exists, OuterRef
 
 from reports.engine.intervals import HoursRow
 from reports.engine.intervals import Poll as PollPoint
-from reports.selectors import EpochMicroseconds, StoreInputs, store_schedules
-from stores.models import Poll, PollStatus, Store
+from reports.selectors import EpochMicroseconds, StoreInputs, store_schedules, stores_polled_in
+from stores.models import Poll, PollStatus
 
 
 def polls_in_period(start: datetime, end: datetime) -> models.QuerySet[Poll]:
@@ -28,11 +27,7 @@ def period_reported_store_ids(
     start: datetime, end: datetime, *, organization_id: int | None = None, using: str = DEFAULT_DB_ALIAS
 ) -> list[str]:
     """Every store with a poll in ``[start, end]``, sorted; only the organization's when given."""
-    polled = polls_in_period(start, end).filter(store=OuterRef("pk"))
-    stores = Store.objects.using(using).filter(Exists(polled))
-    if organization_id is not None:
-        stores = stores.filter(organization_id=organization_id)
-    return list(stores.order_by("id").values_list("id", flat=True))
+    return list(stores_polled_in(polls_in_period(start, end), organization_id=organization_id, using=using))
 
 
 def period_store_polls(

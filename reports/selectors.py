@@ -161,20 +161,30 @@ def week_instants(now: datetime) -> EpochMicroseconds:
     return EpochMicroseconds("timestamp_utc", within=(now - WEEK_WINDOW, now))
 
 
+def stores_polled_in(
+    polls: models.QuerySet[Poll], *, organization_id: int | None = None, using: str = DEFAULT_DB_ALIAS
+) -> models.QuerySet[Store, str]:
+    """The ids of the stores with at least one of ``polls``, sorted; only the organization's when given.
+
+    One index range probe per store, so the cost follows the number of
+    stores, not the number of polls kept; and the first ids come before the
+    last store is probed, for a caller that iterates.
+    """
+    stores = Store.objects.using(using).filter(Exists(polls.filter(store=OuterRef("pk"))))
+    if organization_id is not None:
+        stores = stores.filter(organization_id=organization_id)
+    return stores.order_by("id").values_list("id", flat=True)
+
+
 def reported_store_ids(
     now: datetime, *, organization_id: int | None = None, using: str = DEFAULT_DB_ALIAS
 ) -> list[str]:
     """Every store that gets a row: at least one poll in the week window, sorted; only the organization's when given.
 
-    One index range probe per store, so the cost follows the number of
-    stores, not the number of polls kept. An organization's report is the
-    fleet report restricted to its stores: the same ``now``, the same rows.
+    An organization's report is the fleet report restricted to its stores:
+    the same ``now``, the same rows.
     """
-    polled = polls_in_week(now).filter(store=OuterRef("pk"))
-    stores = Store.objects.using(using).filter(Exists(polled))
-    if organization_id is not None:
-        stores = stores.filter(organization_id=organization_id)
-    return list(stores.order_by("id").values_list("id", flat=True))
+    return list(stores_polled_in(polls_in_week(now), organization_id=organization_id, using=using))
 
 
 def fleet_store_ids(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:

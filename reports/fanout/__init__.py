@@ -4,9 +4,10 @@
    their hours and zones, and the last poll id stored so far — and cut the
    stores into shards of ``REPORT_SHARD_SIZE``. Each shard row carries its
    stores' hours and zones, so shards run later, anywhere, still see the
-   snapshot. The plan reads on a connection of its own and commits and
-   queues each shard as soon as it is written, so other workers compute
-   the first shards while it writes the rest.
+   snapshot. The plan reads on a connection of its own, streams the
+   stores, and commits and queues each shard as soon as it is written, so
+   other workers compute the first shards while it writes the rest; the
+   totals are stored with the plan's end.
 2. **Shards** (one task each, on any worker of any machine sharing the
    database and broker): claim the shard, compute its rows with the same
    engine as ``build_report``, and store them with the shard's ``complete``

@@ -15,13 +15,13 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from loopmonitor.exceptions import logged_error_id
-from loopmonitor.sequences import chunked
+from loopmonitor.sequences import batches
 from reports.fanout import queue
 from reports.fanout.assembly import report_assemble
 from reports.fanout.claims import abandoned_plan, heartbeat, heartbeat_interval, lease, report_fail
 from reports.models import Report, ReportShard
-from reports.period_selectors import period_reported_store_ids
-from reports.selectors import reported_store_ids
+from reports.period_selectors import polls_in_period
+from reports.selectors import polls_in_week, stores_polled_in
 from reports.snapshot import planned_shard_inputs
 from stores.models import Poll
 
@@ -144,17 +144,29 @@ def _claim_plan(report_id: str) -> Report | None:
     return Report.objects.get(id=report_id) if claimed else None
 
 
-def _report_store_ids(report: Report, reader: str) -> list[str]:
-    """The stores that get a row: polled in the week before ``now``, or in a period report's ``[start, end]``."""
+def _report_store_ids(report: Report, reader: str) -> Iterator[str]:
+    """The stores that get a row, as the query finds them: polled in the week before ``now``, or in ``[start, end]``.
+
+    Streamed (a server-side cursor on PostgreSQL), so the first shard is
+    queued after its own stores are probed rather than every store (0.2 s
+    at 1x while the other workers wait).
+    """
     assert report.as_of is not None
     if report.is_period:
         assert report.start is not None and report.end is not None
-        return period_reported_store_ids(report.start, report.end, organization_id=report.organization_id, using=reader)
-    return reported_store_ids(report.as_of, organization_id=report.organization_id, using=reader)
+        polls = polls_in_period(report.start, report.end)
+    else:
+        polls = polls_in_week(report.as_of)
+    stores = stores_polled_in(polls, organization_id=report.organization_id, using=reader)
+    return stores.iterator(chunk_size=settings.REPORT_SHARD_SIZE)
 
 
 def _write_shards(report: Report, reader: str) -> bool:
     """Fix the report's snapshot, then write and queue its shards one by one; ``False`` if a newer plan took over.
+
+    The totals (stores, shards) are known once the last shard is written,
+    and are stored with ``planned_at`` in one update: until then the
+    report's progress is 0 and nothing assembles it.
 
     A plan presumed dead (past its lease) that was only slow may have been
     replaced: its shards carry its number, so none of them is claimed or
@@ -163,17 +175,13 @@ def _write_shards(report: Report, reader: str) -> bool:
     assert report.as_of is not None
     this_plan = _unfinished_plan(report)
     last_poll = Poll.objects.using(reader).order_by("-id").values_list("id", flat=True).first()
-    store_ids = _report_store_ids(report, reader)
     report.max_poll_id = last_poll or 0
-    report.stores_total = len(store_ids)
-    report.shards_total = -(-len(store_ids) // settings.REPORT_SHARD_SIZE)
-    if not this_plan.update(
-        max_poll_id=report.max_poll_id, stores_total=report.stores_total, shards_total=report.shards_total
-    ):
+    if not this_plan.update(max_poll_id=report.max_poll_id):
         return False
+    report.stores_total = report.shards_total = 0
     # One shard's inputs in memory at a time: a 68k-store report's together weigh 100+ MB.
-    for index, chunk in enumerate(chunked(store_ids, settings.REPORT_SHARD_SIZE)):
-        inputs = planned_shard_inputs(list(chunk), reader, contiguous=report.organization_id is None)
+    for index, chunk in enumerate(batches(_report_store_ids(report, reader), settings.REPORT_SHARD_SIZE)):
+        inputs = planned_shard_inputs(chunk, reader, contiguous=report.organization_id is None)
         with transaction.atomic():
             if not this_plan.exists():
                 return False
@@ -187,5 +195,11 @@ def _write_shards(report: Report, reader: str) -> bool:
                 queue.queue_shard(shard.id)
         if not Conf.ORM:
             queue.queue_shard(shard.id)  # Redis: once the shard is committed, or a quick worker would not find it
+        report.stores_total += len(chunk)
+        report.shards_total = index + 1
     now = timezone.now()
-    return bool(this_plan.update(planned_at=now, plan_renewed_at=now))
+    return bool(
+        this_plan.update(
+            planned_at=now, plan_renewed_at=now, stores_total=report.stores_total, shards_total=report.shards_total
+        )
+    )

@@ -63,13 +63,16 @@ class TestReportList:
     def test_the_list_shows_status_timings_rows_progress_and_a_download_link(
         self, staff: Client, report: Report
     ) -> None:
-        Report.objects.create(as_of=report.as_of, status=Report.Status.RUNNING, shards_total=4, shards_done=1)
+        running = {"as_of": report.as_of, "status": Report.Status.RUNNING}
+        Report.objects.create(**running, planned_at=report.as_of, shards_total=4, shards_done=1)
+        Report.objects.create(**running, shards_done=2)  # its plan is still writing shards
 
         html = page(staff, reverse("admin:reports_report_changelist"))
 
         assert report.id in html
         assert reverse("download_report", args=[report.id]) in html
         assert "25% (1/4 shards)" in html
+        assert "planning (2 shards done so far)" in html
         assert "100%" in html
         assert '<td class="field-rows">5</td>' in html
 

@@ -227,10 +227,10 @@ def test_data_loaded_after_planning_does_not_change_the_report(
 def test_a_report_whose_planning_fails_is_failed_at_once_with_an_error_id_not_the_exception_text(
     week_of_polls: datetime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(now: datetime, **kwargs: Any) -> list[str]:
+    def broken(polls: Any, **kwargs: Any) -> list[str]:
         raise RuntimeError("catalogue unreadable")
 
-    monkeypatch.setattr(reports.fanout.plan, "reported_store_ids", broken)
+    monkeypatch.setattr(reports.fanout.plan, "stores_polled_in", broken)
     report = report_create(as_of=None)
 
     with pytest.raises(RuntimeError):
@@ -306,7 +306,9 @@ def test_a_plan_whose_worker_died_half_way_is_planned_again_and_only_the_new_pla
     monkeypatch.setattr(reports.fanout.plan, "planned_shard_inputs", read_inputs)
     orphan = queued_shards.pop()
     report.refresh_from_db()
-    assert (report.status, report.planned_at, report.shards_total, report.plan_attempts) == ("running", None, 3, 1)
+    # The totals come with the plan's end: a plan cut off half way leaves them unset, its progress 0.
+    assert (report.status, report.planned_at, report.shards_total, report.plan_attempts) == ("running", None, 0, 1)
+    assert report.progress == 0.0
 
     report_recover(Report.objects.get(id=report.id))
     assert queued_plans == []  # within the lease the plan may still be alive
