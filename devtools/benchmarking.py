@@ -268,9 +268,9 @@ class RunningService:
             body: dict[str, Any] = json.loads(answer.read())
             return body
 
-    def trigger(self, token: str) -> str:
+    def trigger(self, token: str, *, fresh: bool = True) -> str:
         """A new report every time (``fresh``): a benchmark measures computing, not the reuse of an equal report."""
-        return str(self.call("/trigger_report?fresh=1", token, method="POST")["report_id"])
+        return str(self.call("/trigger_report" + ("?fresh=1" if fresh else ""), token, method="POST")["report_id"])
 
     def download(self, token: str, report_id: str) -> str:
         """The report's CSV as a client downloads it."""

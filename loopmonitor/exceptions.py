@@ -16,8 +16,6 @@ paths (a 404 for a path no route matches, Django's debug pages) into JSON.
 
 from __future__ import annotations
 
-import logging
-import secrets
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -37,6 +35,8 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from loopmonitor.error_ids import logged_error_id
 
 
 class PayloadTooLarge(APIException):
@@ -63,8 +63,6 @@ def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
     return response
 
 
-logger = logging.getLogger(__name__)
-
 #: Pages for people in a browser, which keep Django's HTML error pages; every other path is the API.
 BROWSER_PATH_PREFIXES = ("/admin/", "/api-auth/", "/unsubscribe/")
 #: The owner portal's pages (``portal.urls``): its home is ``/`` itself, the rest sits under these.
@@ -76,17 +74,6 @@ DJANGO_CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperati
 
 def is_api_path(path: str) -> bool:
     return not (path == "/" or path.startswith(BROWSER_PATH_PREFIXES + PORTAL_PATH_PREFIXES))
-
-
-def logged_error_id(what: str, exception: BaseException | None, *, error_id: str | None = None) -> str:
-    """Log that ``what`` failed, with the traceback when given, under an error id (new unless given); returns it.
-
-    For any answer or stored message a user sees: it names the id, and only
-    the log holds the exception's text.
-    """
-    error_id = error_id or secrets.token_hex(8)
-    logger.error("error %s: %s", error_id, what, exc_info=exception)
-    return error_id
 
 
 def internal_error_response(request: HttpRequest, exception: BaseException | None) -> JsonResponse:

@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.conf import Conf
 
-from loopmonitor.exceptions import logged_error_id
+from loopmonitor.error_ids import logged_error_id
 from loopmonitor.sequences import batches
 from reports.fanout import queue
 from reports.fanout.assembly import report_assemble

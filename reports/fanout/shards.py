@@ -16,7 +16,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from loopmonitor.exceptions import logged_error_id
+from loopmonitor.error_ids import logged_error_id
 from reports.engine.units import to_instant
 from reports.fanout import queue
 from reports.fanout.assembly import report_assemble

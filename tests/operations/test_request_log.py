@@ -60,7 +60,7 @@ def test_a_500s_error_id_is_the_request_id(
     request_id = response["X-Request-ID"]
     assert response.json()["error_id"] == request_id
     assert any(
-        record.name == "loopmonitor.exceptions" and request_id in record.getMessage() for record in caplog.records
+        record.name == "loopmonitor.error_ids" and request_id in record.getMessage() for record in caplog.records
     )
     assert [record.status for record in request_records(caplog)] == [500]  # type: ignore[attr-defined]
 

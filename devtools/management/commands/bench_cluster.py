@@ -128,6 +128,7 @@ class Command(BenchmarkCommand):
         with psycopg.connect(database_url) as database:
             database.execute(CLEAR_QUEUE)
         with RunningService(database_url, env) as service, PeakRss(psutil.Process(service.cluster.pid)) as rss:
+            self._warm_up(service, token, database_url)
             started = time.time()
             report_id = service.trigger(token)
             state = service.wait_until_finished(token, report_id, COMPLETE_TIMEOUT, interval=POLL_INTERVAL)
@@ -136,6 +137,27 @@ class Command(BenchmarkCommand):
         # The server runs on this machine's clock: the report's own finished_at ends the run exactly.
         seconds = datetime.fromisoformat(state["finished_at"]).timestamp() - started
         return seconds, rss.max_mb
+
+    def _warm_up(self, service: RunningService, token: str, database_url: str) -> None:
+        """A client's trigger, not fresh, before the timed one: the web server's first is not the fan-out's time.
+
+        A new server process's first trigger took 0.31 s to store its report,
+        the next ones 0.035 s: the latest poll's probe (kept while no poll is
+        added) and the modules its views load on first use. A server in
+        service has paid that long before. On a database with an equal
+        report (every run after the first) the trigger is answered from it
+        and queues nothing; otherwise the report runs, and so does the
+        extended CSV its completion queues, before the timed run starts.
+        """
+        warmed = time.time()
+        state = service.wait_until_finished(
+            token, service.trigger(token, fresh=False), COMPLETE_TIMEOUT, interval=POLL_INTERVAL
+        )
+        if state["status"] == "Complete" and datetime.fromisoformat(state["finished_at"]).timestamp() > warmed:
+            with psycopg.connect(database_url) as database:
+                while database.execute("SELECT count(*) FROM django_q_ormq").fetchone() != (0,):
+                    time.sleep(POLL_INTERVAL)
+            time.sleep(2)  # the worker that took the last task finishes it
 
 
 def _spread(seconds: Iterable[float]) -> str:

@@ -59,7 +59,7 @@ def test_a_view_that_raises_answers_a_json_500_with_an_error_id_and_logs_the_tra
     Report.objects.filter(id=report.id).update(csv_file="reports")
     api_client.raise_request_exception = False
 
-    with caplog.at_level(logging.ERROR, logger="loopmonitor.exceptions"):
+    with caplog.at_level(logging.ERROR, logger="loopmonitor.error_ids"):
         response = api_client.get(f"/reports/{report.id}/download", HTTP_ACCEPT="text/html")
 
     error_id = assert_generic_500(
@@ -102,7 +102,7 @@ def test_an_error_raised_by_a_middleware_is_a_json_500_with_an_error_id_too(
     settings.DEBUG = True
     client = Client(raise_request_exception=False)
 
-    with caplog.at_level(logging.ERROR, logger="loopmonitor.exceptions"):
+    with caplog.at_level(logging.ERROR, logger="loopmonitor.error_ids"):
         response = client.post("/api/schema", {"a": "b"})
 
     error_id = assert_generic_500(
