@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
+from itertools import islice
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections, transaction
@@ -15,7 +16,6 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from loopmonitor.error_ids import logged_error_id
-from loopmonitor.sequences import batches
 from reports.fanout import queue
 from reports.fanout.assembly import report_assemble
 from reports.fanout.claims import abandoned_plan, heartbeat, heartbeat_interval, lease, report_fail
@@ -23,7 +23,7 @@ from reports.models import Report, ReportShard
 from reports.period_selectors import polls_in_period
 from reports.selectors import polls_in_week, stores_polled_in
 from reports.snapshot import planned_shard_inputs
-from stores.models import Poll
+from stores.models import Poll, Store
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +161,35 @@ def _report_store_ids(report: Report, reader: str) -> Iterator[str]:
     return stores.iterator(chunk_size=settings.REPORT_SHARD_SIZE)
 
 
+def shard_size(left: int) -> int:
+    """How many stores the next shard takes when at most ``left`` are still to plan.
+
+    ``REPORT_SHARD_SIZE`` while plenty are left, then half of what is left,
+    down to a quarter of a full shard: the last shards are small, so the
+    workers finish nearly together rather than one computing a whole shard
+    while the others wait (0.4-0.6 s at 1x with 2 workers, of 3.4-4.4 s).
+    """
+    full = settings.REPORT_SHARD_SIZE
+    return max(1, min(full, max(full // 4, -(-left // 2))))
+
+
+def _store_shards(report: Report, reader: str) -> Iterator[list[str]]:
+    """The report's stores cut into shards as the query finds them, each :func:`shard_size` long.
+
+    What is left is bounded by the stores in the report's scope (the fleet
+    or the organization) less those planned: one count in the same snapshot,
+    and exact where every store has a poll in the window, as at 1x.
+    """
+    stores = iter(_report_store_ids(report, reader))
+    in_scope = Store.objects.using(reader)
+    if report.organization_id is not None:
+        in_scope = in_scope.filter(organization_id=report.organization_id)
+    left = in_scope.count()
+    while shard := list(islice(stores, shard_size(left))):
+        yield shard
+        left -= len(shard)
+
+
 def _write_shards(report: Report, reader: str) -> bool:
     """Fix the report's snapshot, then write and queue its shards one by one; ``False`` if a newer plan took over.
 
@@ -180,7 +209,7 @@ def _write_shards(report: Report, reader: str) -> bool:
         return False
     report.stores_total = report.shards_total = 0
     # One shard's inputs in memory at a time: a 68k-store report's together weigh 100+ MB.
-    for index, chunk in enumerate(batches(_report_store_ids(report, reader), settings.REPORT_SHARD_SIZE)):
+    for index, chunk in enumerate(_store_shards(report, reader)):
         inputs = planned_shard_inputs(chunk, reader, contiguous=report.organization_id is None)
         with transaction.atomic():
             if not this_plan.exists():
