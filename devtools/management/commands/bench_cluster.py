@@ -115,11 +115,16 @@ class Command(BenchmarkCommand):
             seconds = [took for took, _ in runs[workers]]
             median = statistics.median(seconds)
             # Each round's own ratio to the first count's run of that round: drift cancels out.
-            ratio = statistics.median(took / base for took, (base, _) in zip(seconds, runs[first], strict=True))
+            ratios = [took / base for took, (base, _) in zip(seconds, runs[first], strict=True)]
             self.stdout.write(
-                f"{workers:>7} {median:>19.2f} {median / single_median:>15.2f} {ratio:>14.2f} "
+                f"{workers:>7} {median:>19.2f} {median / single_median:>15.2f} {statistics.median(ratios):>14.2f} "
                 f"{max(peak for _, peak in runs[workers]):>19.0f}  {_spread(seconds)}"
             )
+        for workers in counts[1:]:
+            # Round by round, in order: to pool rounds of several calls, or see a drift.
+            pairs = zip(runs[workers], runs[first], strict=True)
+            each = " ".join(f"{took / base:.2f}" for (took, _), (base, _) in pairs)
+            self.stdout.write(f"{workers} workers / {first}, each round: {each}")
 
     def _one_run(self, database_url: str, token: str, workers: int, shard_size: int) -> tuple[float, float]:
         env = {"Q_WORKERS": str(workers), "REPORT_SHARD_SIZE": str(shard_size)}
