@@ -250,9 +250,6 @@ def store_schedules(
     hours = (
         BusinessHours.objects.using(using)
         .filter(_stores_filter("store_id", store_ids, contiguous=contiguous))
-        # The model's ordering ("store", ...) made PostgreSQL join every store to sort
-        # a chunk's hours: 30 ms against 11 ms for 2,000 stores at 1x. Same order.
-        .order_by("store_id", "day_of_week", "start_time_local")
         .values_list("store_id", "day_of_week", "start_time_local", "end_time_local")
     )
     for store_id, day, start, end in hours:

@@ -88,7 +88,9 @@ class BusinessHours(models.Model):
 
     class Meta:
         verbose_name_plural = "business hours"
-        ordering = ["store", "day_of_week", "start_time_local"]
+        # By the column, not "store": that follows Store's own ordering through a join
+        # with every store (a report's 2,000-store chunk of hours: 30 ms against 11 ms).
+        ordering = ["store_id", "day_of_week", "start_time_local"]
         indexes = [models.Index(fields=["store", "day_of_week"], name="hours_store_day_idx")]
         constraints = [
             models.CheckConstraint(
