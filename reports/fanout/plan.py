@@ -180,7 +180,7 @@ def _store_shards(report: Report, reader: str) -> Iterator[list[str]]:
     or the organization) less those planned: one count in the same snapshot,
     and exact where every store has a poll in the window, as at 1x.
     """
-    stores = iter(_report_store_ids(report, reader))
+    stores = _report_store_ids(report, reader)
     in_scope = Store.objects.using(reader)
     if report.organization_id is not None:
         in_scope = in_scope.filter(organization_id=report.organization_id)

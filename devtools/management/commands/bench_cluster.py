@@ -23,6 +23,7 @@ import psutil
 import psycopg
 from django.conf import settings
 from django.core.management.base import CommandParser
+from django_q.models import OrmQ
 
 from devtools.benchmarking import (
     DEFAULT_BENCH_URL,
@@ -45,7 +46,8 @@ COMPLETE_TIMEOUT = 900.0
 # the end of a run is the report's own finished_at, so a slower poll costs
 # the figure no precision.
 POLL_INTERVAL = 0.5
-CLEAR_QUEUE = "DELETE FROM django_q_ormq"
+QUEUE_TABLE = OrmQ._meta.db_table
+CLEAR_QUEUE = f"DELETE FROM {QUEUE_TABLE}"
 
 
 class Command(BenchmarkCommand):
@@ -160,7 +162,7 @@ class Command(BenchmarkCommand):
         )
         if state["status"] == "Complete" and datetime.fromisoformat(state["finished_at"]).timestamp() > warmed:
             with psycopg.connect(database_url) as database:
-                while database.execute("SELECT count(*) FROM django_q_ormq").fetchone() != (0,):
+                while database.execute(f"SELECT count(*) FROM {QUEUE_TABLE}").fetchone() != (0,):
                     time.sleep(POLL_INTERVAL)
             time.sleep(2)  # the worker that took the last task finishes it
 
