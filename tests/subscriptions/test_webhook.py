@@ -7,7 +7,7 @@ are driven by the scheduler's minute, given the time the retry is due.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.test import Client
@@ -22,9 +22,20 @@ from tests.subscriptions.conftest import Owners, WebhookReceiver, signature_vali
 pytestmark = [pytest.mark.django_db(databases=["default", "reader"]), pytest.mark.usefixtures("q_sync")]
 
 
+def half_a_day_away() -> int:
+    """A send hour (alpha's zone is UTC) 11-12 hours from now.
+
+    The retries below run the scheduler's minute at their due times, up to
+    8.6 h ahead (``DELIVERY_RETRY_SECONDS``): a fixed send hour fell inside
+    that window when the tests ran at night, and its scheduled send added a
+    second chain of deliveries.
+    """
+    return (timezone.now().astimezone(UTC).hour + 12) % 24
+
+
 def subscribe(owners: Owners, url: str) -> tuple[str, str]:
     response = owners.client(owners.alice).post(
-        "/subscriptions", {"cadence": "daily", "send_hour": 7, "webhook_url": url}, format="json"
+        "/subscriptions", {"cadence": "daily", "send_hour": half_a_day_away(), "webhook_url": url}, format="json"
     )
     assert response.status_code == 201, response.content
     return str(response.json()["id"]), str(response.json()["webhook_secret"])
