@@ -88,8 +88,8 @@ def poll_constraints() -> dict[str, tuple[tuple[str, ...], bool, bool]]:
 def test_keys_repeated_across_chunks_are_stored_once_with_the_last_status(
     write_csv: Callable[[str, str], Path], stored_before: bool
 ) -> None:
-    # Into an empty table PostgreSQL appends every chunk and builds the
-    # indexes at the end, so a repeated key only meets its twin there.
+    # Into an empty table PostgreSQL copies the whole file into the table and
+    # builds the indexes at the end, so a repeated key only meets its twin there.
     if stored_before:
         PollFactory(store__id="other")
     constraints = poll_constraints()
