@@ -212,7 +212,9 @@ def test_a_scan_killed_mid_load_is_recovered_by_the_next_scan_and_its_file_loads
     """The real thing: a scan in another process is killed with SIGKILL while it loads; the next scan recovers."""
     from tests.reports.test_qcluster_live import this_tests_database_url
 
-    count = 200_000
+    # Large enough to be loading for seconds after its claim even on a fast machine:
+    # 200k rows were all stored within the half second below on an AMD EPYC VM.
+    count = 600_000
     start = datetime(2023, 1, 1, tzinfo=UTC)
     rows = (f"store-{n % 500},active,{start + timedelta(seconds=n):%Y-%m-%d %H:%M:%S} UTC\n" for n in range(count))
     settled(inbox / "polls-1.csv", "store_id,status,timestamp_utc\n" + "".join(rows))
@@ -235,7 +237,7 @@ def test_a_scan_killed_mid_load_is_recovered_by_the_next_scan_and_its_file_loads
             assert process.poll() is None, "the scan ended before it claimed the file"
             assert time.monotonic() < deadline, "the scan never claimed the file"
             time.sleep(0.05)
-        time.sleep(0.5)  # well into the load
+        time.sleep(0.3)  # well into the load
         assert process.poll() is None, "the load finished before it could be killed: make the file larger"
         os.killpg(process.pid, signal.SIGKILL)
     finally:
