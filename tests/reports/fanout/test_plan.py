@@ -1,4 +1,4 @@
-"""The plan's shard sizes: full shards while plenty of stores are left, smaller ones at the end."""
+"""The plan's shard sizes: a small first shard, full shards while plenty of stores are left, smaller ones at the end."""
 
 from __future__ import annotations
 
@@ -22,24 +22,25 @@ def sizes_for(stores: int) -> list[int]:
     """The shard sizes the plan cuts ``stores`` stores into, when every store in scope has a poll."""
     sizes = []
     while stores:
-        sizes.append(min(shard_size(stores), stores))
+        sizes.append(min(shard_size(stores, first=not sizes), stores))
         stores -= sizes[-1]
     return sizes
 
 
-def test_the_last_shards_halve_what_is_left_down_to_a_quarter_of_a_full_one(settings: Settings) -> None:
+def test_the_first_shard_is_a_quarter_and_the_last_halve_what_is_left_down_to_a_quarter(settings: Settings) -> None:
     settings.REPORT_SHARD_SIZE = 2000
 
-    assert sizes_for(13_584) == [2000] * 5 + [1792, 896, 500, 396]
-    assert sizes_for(4000) == [2000, 1000, 500, 500]
+    assert sizes_for(13_584) == [500] + [2000] * 5 + [1542, 771, 500, 271]
+    assert sizes_for(4000) == [500, 1750, 875, 500, 375]
     assert sizes_for(50) == [50]
 
 
 def test_tiny_shard_sizes_still_make_progress(settings: Settings) -> None:
     settings.REPORT_SHARD_SIZE = 2
 
-    assert sizes_for(5) == [2, 2, 1]
+    assert sizes_for(5) == [2, 2, 1]  # no quarter of a 2-store shard: the first is cut like the others
     assert shard_size(0) == 1
+    assert shard_size(0, first=True) == 1
 
 
 def polled_stores(count: int, *, unpolled: int = 0) -> None:
@@ -50,7 +51,7 @@ def polled_stores(count: int, *, unpolled: int = 0) -> None:
         StoreFactory(id=f"{2000000000000000001 + 2 * number}")  # between the polled ones, never polled
 
 
-@pytest.mark.parametrize(("polled", "unpolled", "expected"), [(10, 0, [4, 3, 2, 1]), (10, 6, [4, 4, 2])])
+@pytest.mark.parametrize(("polled", "unpolled", "expected"), [(10, 0, [1, 4, 3, 1, 1]), (10, 6, [1, 4, 4, 1])])
 def test_the_plan_cuts_the_stores_into_those_sizes_and_every_store_gets_one_row(
     settings: Settings,
     build_report_csv: BuildReportCsv,
