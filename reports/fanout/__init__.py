@@ -2,7 +2,8 @@
 
 1. **Plan** (one task): fix the report's snapshot — which stores get a row,
    their hours and zones, and the last poll id stored so far — and cut the
-   stores into shards of ``REPORT_SHARD_SIZE``. Each shard row carries its
+   stores into shards of about ``REPORT_SHARD_SIZE`` (see
+   :func:`reports.fanout.plan.shard_size`). Each shard row carries its
    stores' hours and zones, so shards run later, anywhere, still see the
    snapshot. The plan reads on a connection of its own, streams the
    stores, and commits and queues each shard as soon as it is written, so
