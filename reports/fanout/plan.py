@@ -194,11 +194,11 @@ def _store_shards(report: Report, reader: str) -> Iterator[list[str]]:
     if report.organization_id is not None:
         in_scope = in_scope.filter(organization_id=report.organization_id)
     left = in_scope.count()
-    first = True
-    while shard := list(islice(stores, shard_size(left, first=first))):
+    size = shard_size(left, first=True)
+    while shard := list(islice(stores, size)):
         yield shard
         left -= len(shard)
-        first = False
+        size = shard_size(left)
 
 
 def _write_shards(report: Report, reader: str) -> bool:
