@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
+from django.urls import reverse
 from pytest_django.live_server_helper import LiveServer
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -97,7 +99,7 @@ def test_the_report_page_and_a_store_page_render_their_charts_with_the_csvs_numb
     rows = csv_rows(report)
     log_in(browser, live_server, django_user_model)
 
-    browser.get(f"{live_server.url}/admin/reports/report/{report.id}/change/")
+    browser.get(live_server.url + reverse("admin:reports_report_change", args=[quote(report.id)]))
     screenshot("report-page")
 
     histogram = browser.find_element(By.CSS_SELECTOR, "svg.chart.histogram")

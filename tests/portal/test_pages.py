@@ -6,7 +6,9 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.views import REPORTS_PER_PAGE
@@ -64,7 +66,7 @@ def test_the_report_page_has_the_admins_sections_and_portal_downloads(tenants: T
     admin = logged_in(tenants.staff)
     tenants.staff.is_superuser = True
     tenants.staff.save()
-    admin_page = admin.get(f"/admin/reports/report/{alpha_report.id}/change/").content
+    admin_page = admin.get(reverse("admin:reports_report_change", args=[quote(alpha_report.id)])).content
 
     def section(html: bytes) -> str:
         text = html.decode()
