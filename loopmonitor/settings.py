@@ -272,15 +272,22 @@ Q_CLUSTER: dict[str, object] = {
     "ack_failures": True,
     "catch_up": False,
     "save_limit": 1000,
-    # Seconds between looks at an empty ORM queue: every hop of a report
-    # (trigger -> plan -> shards) waits half of it on average.
+    # Seconds between looks at an empty database queue where the broker polls
+    # (SQLite, or Q_LISTEN off): every hop of a report waits half of it on average.
     "poll": env_float("Q_POLL", 0.05),
     "sync": env_bool("Q_SYNC", False),
 }
+# On PostgreSQL the database broker's pusher waits for a NOTIFY sent with
+# each queued task instead of polling (loopmonitor.broker); it still looks
+# every Q_POLL_LISTENING seconds for a task whose lease ran out. Q_LISTEN=false
+# (a pooler that drops LISTEN) keeps the polling.
+Q_LISTEN = env_bool("Q_LISTEN", True)
+Q_POLL_LISTENING = env_float("Q_POLL_LISTENING", 1.0)
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["broker_class"] = "loopmonitor.broker.ListeningORM"
 
 # Stores per chunk in a report: three queries per chunk; memory grows with it.
 REPORT_CHUNK_SIZE = env_int("REPORT_CHUNK_SIZE", 1000)

@@ -88,6 +88,7 @@ def broker_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
         return
     name = f"loopmonitor-test-{os.getpid()}-{time.monotonic_ns()}"
     monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "BROKER_CLASS", None)
     monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
     monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
     monkeypatch.setattr(Conf, "PREFIX", name)
