@@ -2,7 +2,7 @@
 
 django-q2's ORM broker looks for a task, and on an empty queue sleeps
 ``Q_POLL`` (0.05 s) and looks again. A look costs the pusher process about
-1.3 ms of CPU and the database a query, so an idle cluster used 0.05 of a
+1.3 ms of CPU and the database a query, so an idle cluster used 0.06 of a
 core here, all day, and a report's two workers shared their two cores with
 it; and each hop of a report (trigger, plan, shard) waited half a poll on
 average before a worker saw it.

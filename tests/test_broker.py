@@ -19,10 +19,8 @@ from pytest_django.fixtures import Settings
 
 from loopmonitor.broker import ListeningORM
 
-pytestmark = [
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
 
 NEVER_WITHIN_THE_TEST = 60.0
 """A fallback look so late that a task taken before it was taken because of its notification."""
@@ -64,10 +62,14 @@ def broker(settings: Settings) -> Iterator[ListeningORM]:
     broker.purge_queue()
 
 
-def test_the_settings_choose_the_listening_broker_for_the_database_queue() -> None:
-    assert isinstance(get_broker(), ListeningORM) and get_broker().listens()
+def test_the_settings_choose_the_listening_broker_for_the_database_queue_and_it_listens_on_postgresql() -> None:
+    broker = get_broker()
+
+    assert isinstance(broker, ListeningORM)
+    assert broker.listens() == (connection.vendor == "postgresql")
 
 
+@postgresql_only
 def test_a_committed_task_wakes_the_waiting_pusher_long_before_its_fallback_look(broker: ListeningORM) -> None:
     pusher = Pusher(broker).start()
 
@@ -79,6 +81,7 @@ def test_a_committed_task_wakes_the_waiting_pusher_long_before_its_fallback_look
     assert pusher.taken_at - queued_at < 5  # the fallback look would have been 60 s away
 
 
+@postgresql_only
 def test_a_task_queued_in_a_transaction_wakes_the_pusher_only_when_it_commits(broker: ListeningORM) -> None:
     pusher = Pusher(broker).start()
 
@@ -90,6 +93,7 @@ def test_a_task_queued_in_a_transaction_wakes_the_pusher_only_when_it_commits(br
     assert [pk for pk, _ in pusher.taken] == [task_id]
 
 
+@postgresql_only
 def test_a_rolled_back_task_sends_nothing(broker: ListeningORM) -> None:
     listener = broker._listening()
     assert listener is not None
@@ -102,6 +106,7 @@ def test_a_rolled_back_task_sends_nothing(broker: ListeningORM) -> None:
     assert not OrmQ.objects.exists()
 
 
+@postgresql_only
 def test_a_task_back_from_a_lost_lease_is_found_by_the_fallback_look(broker: ListeningORM, settings: Settings) -> None:
     settings.Q_POLL_LISTENING = 0.2
     pusher = Pusher(broker).start()
@@ -113,6 +118,7 @@ def test_a_task_back_from_a_lost_lease_is_found_by_the_fallback_look(broker: Lis
     assert [pk for pk, _ in pusher.taken] == [task.pk]
 
 
+@postgresql_only
 def test_the_pusher_listens_again_after_its_connection_is_cut(broker: ListeningORM) -> None:
     listener = broker._listening()
     assert listener is not None
@@ -128,8 +134,9 @@ def test_the_pusher_listens_again_after_its_connection_is_cut(broker: ListeningO
     assert broker._listener is not listener
 
 
-def test_without_listen_the_broker_polls_as_django_q2_does(broker: ListeningORM, settings: Settings) -> None:
-    settings.Q_LISTEN = False
+def test_where_it_does_not_listen_the_broker_polls_as_django_q2_does(broker: ListeningORM, settings: Settings) -> None:
+    """On PostgreSQL with ``Q_LISTEN`` off; on SQLite, which has no ``LISTEN``, with it on."""
+    settings.Q_LISTEN = connection.vendor != "postgresql"
     task_id = broker.enqueue("a task")
 
     assert [pk for pk, _ in broker.dequeue() or []] == [task_id]
