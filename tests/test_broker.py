@@ -1,7 +1,8 @@
 """The database broker on PostgreSQL: a committed task wakes a waiting pusher, nothing else does, a lost lease is found.
 
 Each test waits in ``dequeue`` as the cluster's pusher does, on a thread of
-its own (its own database connection), with rows committed for real.
+its own (its own database connection), with rows committed for real. The
+last test, where the broker polls, runs on SQLite too.
 """
 
 from __future__ import annotations
