@@ -223,6 +223,37 @@ def _high_water_mark(pid: int) -> int | None:
     return None
 
 
+def tree_cpu_seconds(root: psutil.Process) -> float:
+    """CPU seconds (user and system) used so far by ``root`` and every process under it, the exited ones too.
+
+    An exited child's time is in its parent's ``children_*`` once the parent
+    has reaped it, as PostgreSQL's postmaster reaps each closed connection's
+    backend; a live process's own ``children_*`` count what it reaped, which
+    no other process's times include.
+    """
+    total = 0.0
+    with contextlib.suppress(psutil.NoSuchProcess):
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def database_server(database_url: str) -> psutil.Process:
+    """The PostgreSQL server's main process (the postmaster), which must run on this machine to be measured."""
+    with psycopg.connect(database_url) as database:
+        backend = database.execute("SELECT pg_backend_pid()").fetchone()
+    assert backend is not None
+    try:
+        server = psutil.Process(backend[0]).parent()
+    except psutil.NoSuchProcess:
+        server = None
+    if server is None:
+        raise BenchmarkError("the database server is not on this machine: its CPU time cannot be read")
+    return server
+
+
 class RunningService:
     """A real web server and a real ``qcluster`` on a loopback port, each its own process, for one run."""
 

@@ -81,10 +81,8 @@ class EpochMicroseconds(models.Func):
         )
 
     def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> Any:
-        if self.float_is_exact():
-            return self.as_sql(compiler, connection, template="(date_part('epoch', %(expressions)s) * 1000000)::bigint")
-        # EXTRACT returns numeric (exact) since PostgreSQL 14.
-        return self.as_sql(compiler, connection, template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint")
+        template = self.FLOAT_TEMPLATE if self.float_is_exact() else self.NUMERIC_TEMPLATE
+        return self.as_sql(compiler, connection, template=template)
 
     def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> Any:
         # Django stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (naive UTC).

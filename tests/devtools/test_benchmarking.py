@@ -1,10 +1,16 @@
-"""Benchmarks drop, recreate and clear databases: only ones named as benchmark databases."""
+"""Benchmarks drop, recreate and clear databases only when named as benchmark databases, and count CPU right."""
 
 from __future__ import annotations
 
-import pytest
+import subprocess
+import sys
+import time
 
-from devtools.benchmarking import BenchmarkError, benchmark_database_name
+import psutil
+import pytest
+from django.db import connection
+
+from devtools.benchmarking import BenchmarkError, benchmark_database_name, database_server, tree_cpu_seconds
 
 
 def test_a_benchmark_database_is_recognised_by_its_name() -> None:
@@ -17,3 +23,60 @@ def test_a_benchmark_database_is_recognised_by_its_name() -> None:
 def test_any_other_database_is_refused_with_the_reason(name: str) -> None:
     with pytest.raises(BenchmarkError, match=f"refusing to drop database '{name}'.*must contain 'bench'"):
         benchmark_database_name(f"postgres://postgres@127.0.0.1:5432/{name}", doing="drop")
+
+
+BURN = "import time\nend = time.process_time() + {seconds}\nwhile time.process_time() < end: pass\n"
+
+
+def _child_that(code: str) -> subprocess.Popen[bytes]:
+    """A Python process running ``code``, then waiting on stdin until the test is done reading its times."""
+    return subprocess.Popen([sys.executable, "-c", code + "import sys\nsys.stdin.read()\n"], stdin=subprocess.PIPE)
+
+
+def test_a_process_trees_cpu_counts_its_exited_children_once_reaped() -> None:
+    # The child burns 0.1 s itself and reaps a grandchild that burned 0.3 s.
+    grandchild = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {BURN.format(seconds=0.3)!r}])\n"
+    child = _child_that(grandchild + BURN.format(seconds=0.1) + "print('ready', flush=True)\n")
+    try:
+        deadline = time.monotonic() + 30
+        while tree_cpu_seconds(psutil.Process(child.pid)) < 0.4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+        assert 0.4 <= tree_cpu_seconds(psutil.Process(child.pid)) < 0.4 + 0.5
+    finally:
+        child.communicate(b"")
+
+
+def test_a_process_trees_cpu_counts_its_live_children() -> None:
+    burn_then_sleep = BURN.format(seconds=0.3) + "import time\ntime.sleep(60)\n"
+    grandchild = f"import subprocess, sys\nkid = subprocess.Popen([sys.executable, '-c', {burn_then_sleep!r}])\n"
+    child = _child_that(grandchild)
+    try:
+        root = psutil.Process(child.pid)
+        deadline = time.monotonic() + 30
+        while tree_cpu_seconds(root) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        kids = root.children()
+
+        assert len(kids) == 1 and kids[0].cpu_times().user + kids[0].cpu_times().system >= 0.25
+        assert 0.3 <= tree_cpu_seconds(root) < 0.3 + 0.5
+    finally:
+        for kid in psutil.Process(child.pid).children():
+            kid.kill()
+        child.communicate(b"")
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the CPU of a PostgreSQL server")
+def test_the_database_server_is_the_parent_of_every_connections_backend() -> None:
+    database = connection.settings_dict
+    host, port = database["HOST"] or "127.0.0.1", database["PORT"] or 5432
+    url = f"postgres://{database['USER']}@{host}:{port}/{database['NAME']}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (this_backend,) = cursor.fetchone()
+
+    server = database_server(url)
+
+    assert this_backend in [backend.pid for backend in server.children()]
+    assert tree_cpu_seconds(server) > 0

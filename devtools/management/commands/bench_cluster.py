@@ -16,6 +16,7 @@ import os
 import statistics
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,12 +33,14 @@ from devtools.benchmarking import (
     PeakRss,
     RunningService,
     benchmark_database_name,
+    database_server,
     dataset,
     demo_token,
     fresh_database,
     load_dataset,
     machine,
     manage,
+    tree_cpu_seconds,
 )
 
 COMPLETE_TIMEOUT = 900.0
@@ -48,6 +51,21 @@ COMPLETE_TIMEOUT = 900.0
 POLL_INTERVAL = 0.5
 QUEUE_TABLE = OrmQ._meta.db_table
 CLEAR_QUEUE = f"DELETE FROM {QUEUE_TABLE}"
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One trigger-to-Complete run, and the CPU that the database server and the cluster spent in it.
+
+    On two cores the database's CPU is what keeps two workers from halving
+    one worker's time: with one worker it runs beside the worker on the
+    other core; with two it takes its share of the cores from them.
+    """
+
+    seconds: float
+    peak_rss_mb: float
+    database_cpu: float
+    cluster_cpu: float
 
 
 class Command(BenchmarkCommand):
@@ -94,7 +112,7 @@ class Command(BenchmarkCommand):
         # drifts by tens of percent over minutes, and a drift should slow every
         # configuration it overlaps alike, not whichever happened to run then.
         singles: list[float] = []
-        runs: dict[int, list[tuple[float, float]]] = {workers: [] for workers in counts}
+        runs: dict[int, list[Run]] = {workers: [] for workers in counts}
         single_rss = 0.0
         for _ in range(max(1, options["repeat"])):
             single = manage(["build_report", "--output", os.devnull], database_url=url)
@@ -110,25 +128,27 @@ class Command(BenchmarkCommand):
         )
         self.stdout.write(
             f"{'workers':>7} {'trigger→Complete s':>19} {'× build_report':>15} {'× first count':>14} "
-            f"{'peak worker RSS MB':>19}  runs"
+            f"{'peak worker RSS MB':>19} {'database CPU s':>15} {'cluster CPU s':>14}  runs"
         )
         first = counts[0]
         for workers in counts:
-            seconds = [took for took, _ in runs[workers]]
+            seconds = [run.seconds for run in runs[workers]]
             median = statistics.median(seconds)
             # Each round's own ratio to the first count's run of that round: drift cancels out.
-            ratios = [took / base for took, (base, _) in zip(seconds, runs[first], strict=True)]
+            ratios = [run.seconds / base.seconds for run, base in zip(runs[workers], runs[first], strict=True)]
             self.stdout.write(
                 f"{workers:>7} {median:>19.2f} {median / single_median:>15.2f} {statistics.median(ratios):>14.2f} "
-                f"{max(peak for _, peak in runs[workers]):>19.0f}  {_spread(seconds)}"
+                f"{max(run.peak_rss_mb for run in runs[workers]):>19.0f} "
+                f"{statistics.median(run.database_cpu for run in runs[workers]):>15.2f} "
+                f"{statistics.median(run.cluster_cpu for run in runs[workers]):>14.2f}  {_spread(seconds)}"
             )
         for workers in counts[1:]:
             # Round by round, in order: to pool rounds of several calls, or see a drift.
             pairs = zip(runs[workers], runs[first], strict=True)
-            each = " ".join(f"{took / base:.2f}" for (took, _), (base, _) in pairs)
+            each = " ".join(f"{run.seconds / base.seconds:.2f}" for run, base in pairs)
             self.stdout.write(f"{workers} workers / {first}, each round: {each}")
 
-    def _one_run(self, database_url: str, token: str, workers: int, shard_size: int) -> tuple[float, float]:
+    def _one_run(self, database_url: str, token: str, workers: int, shard_size: int) -> Run:
         env = {"Q_WORKERS": str(workers), "REPORT_SHARD_SIZE": str(shard_size)}
         # The previous run's report queued the task that stores its extended CSV as it
         # completed, and its cluster may have stopped first: this run must not work it off.
@@ -136,14 +156,20 @@ class Command(BenchmarkCommand):
             database.execute(CLEAR_QUEUE)
         with RunningService(database_url, env) as service, PeakRss(psutil.Process(service.cluster.pid)) as rss:
             self._warm_up(service, token, database_url)
+            cluster = psutil.Process(service.cluster.pid)
+            database = database_server(database_url)
+            cpu_before = tree_cpu_seconds(database), tree_cpu_seconds(cluster)
             started = time.time()
             report_id = service.trigger(token)
             state = service.wait_until_finished(token, report_id, COMPLETE_TIMEOUT, interval=POLL_INTERVAL)
+            # Read when the poll sees Complete, up to POLL_INTERVAL after it: the idle cluster adds little.
+            database_cpu = tree_cpu_seconds(database) - cpu_before[0]
+            cluster_cpu = tree_cpu_seconds(cluster) - cpu_before[1]
         if state["status"] != "Complete":
             raise BenchmarkError(f"report ended {state['status']}: {state.get('error')}")
         # The server runs on this machine's clock: the report's own finished_at ends the run exactly.
         seconds = datetime.fromisoformat(state["finished_at"]).timestamp() - started
-        return seconds, rss.max_mb
+        return Run(seconds, rss.max_mb, database_cpu, cluster_cpu)
 
     def _warm_up(self, service: RunningService, token: str, database_url: str) -> None:
         """A client's trigger, not fresh, before the timed one: the web server's first is not the fan-out's time.
