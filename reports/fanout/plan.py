@@ -147,9 +147,10 @@ def _claim_plan(report_id: str) -> Report | None:
 def _report_store_ids(report: Report, reader: str) -> Iterator[str]:
     """The stores that get a row, as the query finds them: polled in the week before ``now``, or in ``[start, end]``.
 
-    Streamed (a server-side cursor on PostgreSQL), so the first shard is
-    queued after its own stores are probed rather than every store (0.2 s
-    at 1x while the other workers wait).
+    Streamed (a server-side cursor on PostgreSQL) in fetches of the first
+    shard's size, so the first shard is queued after its own stores are
+    probed rather than every store (0.2 s at 1x while the other workers
+    wait) or a full shard's.
     """
     assert report.as_of is not None
     if report.is_period:
@@ -158,7 +159,7 @@ def _report_store_ids(report: Report, reader: str) -> Iterator[str]:
     else:
         polls = polls_in_week(report.as_of)
     stores = stores_polled_in(polls, organization_id=report.organization_id, using=reader)
-    return stores.iterator(chunk_size=settings.REPORT_SHARD_SIZE)
+    return stores.iterator(chunk_size=shard_size(settings.REPORT_SHARD_SIZE, first=True))
 
 
 def shard_size(left: int, *, first: bool = False) -> int:
