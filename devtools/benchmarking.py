@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +29,8 @@ import psutil
 import psycopg
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from devtools.management.commands.serve import stop_group
 
 DEFAULT_BENCH_URL = "postgres://postgres@127.0.0.1:5432/loopmonitor_bench"
 # The processes a benchmark starts are a local run: plain HTTP on loopback and the demo user.
@@ -244,11 +245,12 @@ def database_server(database_url: str) -> psutil.Process:
     """The PostgreSQL server's main process (the postmaster), which must run on this machine to be measured."""
     with psycopg.connect(database_url) as database:
         backend = database.execute("SELECT pg_backend_pid()").fetchone()
-    assert backend is not None
-    try:
-        server = psutil.Process(backend[0]).parent()
-    except psutil.NoSuchProcess:
-        server = None
+        assert backend is not None
+        try:
+            # While the connection is open: its backend exits with it.
+            server = psutil.Process(backend[0]).parent()
+        except psutil.NoSuchProcess:
+            server = None
     if server is None:
         raise BenchmarkError("the database server is not on this machine: its CPU time cannot be read")
     return server
@@ -283,14 +285,14 @@ class RunningService:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # As serve stops it. A SIGTERM to the whole group killed the sentinel
+        # first, and the cluster then waited for it until killed: 30 s a run.
         self.server.terminate()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.cluster.pid, signal.SIGTERM)
-        for process in (self.server, self.cluster):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_group(self.cluster)
+        try:
+            self.server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
 
     def call(self, path: str, token: str, method: str = "GET") -> dict[str, Any]:
         headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
