@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 
 from devtools.benchmarking import BenchmarkError, benchmark_database_name, database_server, tree_cpu_seconds
+from tests.reports.test_qcluster_live import this_tests_database_url
 
 
 def test_a_benchmark_database_is_recognised_by_its_name() -> None:
@@ -36,7 +37,7 @@ def _child_that(code: str) -> subprocess.Popen[bytes]:
 def test_a_process_trees_cpu_counts_its_exited_children_once_reaped() -> None:
     # The child burns 0.1 s itself and reaps a grandchild that burned 0.3 s.
     grandchild = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {BURN.format(seconds=0.3)!r}])\n"
-    child = _child_that(grandchild + BURN.format(seconds=0.1) + "print('ready', flush=True)\n")
+    child = _child_that(grandchild + BURN.format(seconds=0.1))
     try:
         deadline = time.monotonic() + 30
         while tree_cpu_seconds(psutil.Process(child.pid)) < 0.4 and time.monotonic() < deadline:
@@ -69,14 +70,11 @@ def test_a_process_trees_cpu_counts_its_live_children() -> None:
 @pytest.mark.django_db
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the CPU of a PostgreSQL server")
 def test_the_database_server_is_the_parent_of_every_connections_backend() -> None:
-    database = connection.settings_dict
-    host, port = database["HOST"] or "127.0.0.1", database["PORT"] or 5432
-    url = f"postgres://{database['USER']}@{host}:{port}/{database['NAME']}"
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (this_backend,) = cursor.fetchone()
 
-    server = database_server(url)
+    server = database_server(this_tests_database_url())
 
     assert this_backend in [backend.pid for backend in server.children()]
     assert tree_cpu_seconds(server) > 0

@@ -156,7 +156,7 @@ class Command(BenchmarkCommand):
             database.execute(CLEAR_QUEUE)
         with RunningService(database_url, env) as service, PeakRss(psutil.Process(service.cluster.pid)) as rss:
             self._warm_up(service, token, database_url)
-            cluster = psutil.Process(service.cluster.pid)
+            cluster = rss.root
             database = database_server(database_url)
             cpu_before = tree_cpu_seconds(database), tree_cpu_seconds(cluster)
             started = time.time()
