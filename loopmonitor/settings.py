@@ -262,6 +262,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_WORKERS = env_int("Q_WORKERS", 1 if IS_SQLITE else (os.cpu_count() or 1))
 # A task running longer than this is killed by the cluster (django-q2's timeout).
 Q_TIMEOUT = env_int("Q_TIMEOUT", 300)
+# Successful task records kept by the daily prune (failures are all kept).
+TASK_SUCCESSES_KEPT = env_int("TASK_SUCCESSES_KEPT", 1000)
 Q_CLUSTER: dict[str, object] = {
     "name": os.environ.get("Q_CLUSTER_NAME", "loopmonitor"),
     "workers": Q_WORKERS,
@@ -271,7 +273,10 @@ Q_CLUSTER: dict[str, object] = {
     "max_attempts": env_int("Q_MAX_ATTEMPTS", 3),
     "ack_failures": True,
     "catch_up": False,
-    "save_limit": 1000,
+    # Every success is saved and none pruned by the cluster: django-q2 prunes
+    # after each task at a cost that grows with the records kept
+    # (loopmonitor.task_results); the daily prune keeps the newest TASK_SUCCESSES_KEPT.
+    "save_limit": 0,
     # Seconds between looks at an empty database queue where the broker polls
     # (SQLite, or Q_LISTEN off): every hop of a report waits half of it on average.
     "poll": env_float("Q_POLL", 0.05),

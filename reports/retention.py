@@ -1,5 +1,8 @@
 """Retention: polls older than ``POLL_RETENTION_DAYS`` and reports older than ``REPORT_RETENTION_DAYS`` go.
 
+So do the successful task records past the newest ``TASK_SUCCESSES_KEPT``
+(:mod:`loopmonitor.task_results`), which the cluster no longer prunes itself.
+
 Polls are counted back from the newest poll in the database, the same
 ``now`` a report defaults to, so a static dataset is never emptied by the
 clock. Reports are counted back from their creation, by the clock: they
@@ -50,6 +53,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from loopmonitor.sequences import chunked
+from loopmonitor.task_results import task_successes_prune
 from reports.models import Report
 from reports.selectors import WEEK_WINDOW, latest_poll_time
 from reports.services import reports_delete_older_than
@@ -73,13 +77,18 @@ class PruneResult:
     polls_table_upkeep: Upkeep = ""
     """What :func:`polls_vacuum` ran after the delete ("" when nothing was deleted, or not on PostgreSQL)."""
     upkeep_seconds: float = 0.0
+    task_successes_deleted: int = 0
+    """Successful task records past the newest ``TASK_SUCCESSES_KEPT`` (:mod:`loopmonitor.task_results`)."""
 
     def summary(self) -> str:
         if self.newest_poll is None:
             polls = "no polls stored"
         else:
             polls = f"{self.polls_deleted} poll(s) before {self.cutoff:%Y-%m-%d %H:%M:%S} UTC deleted"
-        summary = f"{polls}; {self.reports_deleted} report(s) deleted in {self.seconds:.1f} s"
+        summary = (
+            f"{polls}; {self.reports_deleted} report(s) and {self.task_successes_deleted} successful task record(s)"
+            f" deleted in {self.seconds:.1f} s"
+        )
         if self.polls_table_upkeep:
             summary += f"; then the polls table: {self.polls_table_upkeep} in {self.upkeep_seconds:.1f} s"
         return summary
@@ -132,17 +141,18 @@ def polls_delete_older_than(*, days: int, per_slice: int = PRUNE_STORES_PER_SLIC
 
 
 def data_prune(*, poll_days: int | None = None, report_days: int | None = None) -> PruneResult:
-    """Enforce both retentions (the settings unless overridden); the daily schedule and ``manage.py prune``."""
+    """Enforce both retentions (the settings unless overridden), prune task records; daily, and ``manage.py prune``."""
     started = time.perf_counter()
     poll_days = settings.POLL_RETENTION_DAYS if poll_days is None else poll_days
     report_days = settings.REPORT_RETENTION_DAYS if report_days is None else report_days
     newest = latest_poll_time()
     cutoff, polls = polls_delete_older_than(days=poll_days)
     reports = reports_delete_older_than(days=report_days)
+    task_successes = task_successes_prune()
     upkeep_started = time.perf_counter()
     upkeep = polls_vacuum() if polls else ""
     upkeep_seconds = time.perf_counter() - upkeep_started
-    return PruneResult(newest, cutoff, polls, reports, upkeep_started - started, upkeep, upkeep_seconds)
+    return PruneResult(newest, cutoff, polls, reports, upkeep_started - started, upkeep, upkeep_seconds, task_successes)
 
 
 def polls_vacuum() -> Upkeep:

@@ -32,7 +32,9 @@ def test_polls_older_than_the_retention_before_the_newest_poll_are_deleted_whate
     call_command("prune", stdout=stdout)  # the default, 35 days: NOW is years before today's clock
 
     assert poll_times() == [NOW - timedelta(days=days) for days in (34, 10, 0)]
-    assert stdout.getvalue().startswith("2 poll(s) before 2022-12-21 12:00:00 UTC deleted; 0 report(s) deleted")
+    assert stdout.getvalue().startswith(
+        "2 poll(s) before 2022-12-21 12:00:00 UTC deleted; 0 report(s) and 0 successful task record(s) deleted"
+    )
 
 
 def test_the_command_takes_overrides_for_both_retentions() -> None:
