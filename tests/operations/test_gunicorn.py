@@ -163,6 +163,23 @@ def fetch(url: str, headers: dict[str, str] | None = None, method: str = "GET") 
         return 0, {}, b""
 
 
+def serve_on_both_workers(server: Gunicorn) -> None:
+    """One request answered by each sync worker, whichever the kernel would have picked.
+
+    The first connection sends half a request, so the worker that accepted it
+    waits on it; the second request can then only be answered by the other.
+    """
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as held:
+        held.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert fetch(f"{server.url}/healthz")[0] == 200
+        held.sendall(b"Connection: close\r\n\r\n")
+        answer = b""
+        while chunk := held.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+
+
 def static_links(page: bytes, suffix: str) -> list[str]:
     return sorted(set(re.findall(rf'(?:href|src)="(/static/[^"]+\.{suffix})"', page.decode())))
 
@@ -269,6 +286,7 @@ def test_gunicorn_serves_the_admin_swagger_and_a_report_computed_by_a_real_worke
         assert 1 <= int(headers["Retry-After"]) <= 60
 
         # Metrics add up the counts of both workers; report figures come from the database.
+        serve_on_both_workers(server)
         status, _, body = fetch(f"{server.url}/metrics")
         assert status == 200
         metrics = body.decode()
