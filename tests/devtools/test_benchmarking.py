@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import psutil
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from devtools.benchmarking import BenchmarkError, benchmark_database_name, database_server, tree_cpu_seconds
+from tests.factories import PollFactory, StoreFactory
 from tests.reports.test_qcluster_live import this_tests_database_url
 
 
@@ -78,3 +83,25 @@ def test_the_database_server_is_the_parent_of_every_connections_backend() -> Non
 
     assert this_backend in [backend.pid for backend in server.children()]
     assert tree_cpu_seconds(server) > 0
+
+
+@pytest.mark.django_db
+def test_bench_fetch_reads_every_poll_of_the_week_in_both_shapes() -> None:
+    # Both shapes must count the same polls, or their times compare different work.
+    now = datetime(2023, 1, 25, 12, tzinfo=UTC)
+    for store_id in ("a", "b", "c"):
+        store = StoreFactory(id=store_id)
+        for hours in range(5):
+            PollFactory(store=store, timestamp_utc=now - timedelta(hours=hours, microseconds=hours))
+    PollFactory(store_id="a", timestamp_utc=now - timedelta(days=8))  # before the week
+
+    out = io.StringIO()
+    call_command("bench_fetch", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("fetch 15 polls: epoch integers ")
+    assert re.fullmatch(
+        r"the week's polls in 1 chunks of [\d,]+ stores, into per-store lists:"
+        r" a row per poll [\d.]+ s \(15 polls\), arrays per store [\d.]+ s \(15 polls\)",
+        lines[1],
+    ), lines[1]

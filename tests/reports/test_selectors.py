@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +18,6 @@ from reports.selectors import (
     reported_store_ids,
     store_polls,
     store_polls_arrays,
-    store_polls_rows,
 )
 from reports.selectors import WEEK_WINDOW as WEEK
 from stores.models import Poll
@@ -36,7 +36,7 @@ def test_instants_are_exact_integer_microseconds() -> None:
     polls = store_polls(NOW, ["s"])
 
     assert polls == {"s": [(to_instant(datetime(2023, 1, 20, 0, 0, 0, 1, tzinfo=UTC)), False), (to_instant(NOW), True)]}
-    assert all(type(instant) is int for instant, _ in polls["s"])
+    assert all(type(instant) is int and type(active) is bool for instant, active in polls["s"])
 
 
 def test_rows_reach_the_engine_without_a_per_row_converter() -> None:
@@ -77,11 +77,6 @@ def test_the_snapshot_bound_includes_the_last_poll_of_the_snapshot_and_nothing_a
     polls = store_polls(NOW, ["s"], max_poll_id=last.id)
 
     assert polls == {"s": [(to_instant(NOW - timedelta(hours=2)), True), (to_instant(NOW - timedelta(hours=1)), False)]}
-
-
-def test_the_poll_query_orders_by_store_then_time() -> None:
-    # What the engine relies on; SQLite would hide a sort on the store alone.
-    assert store_polls_rows(NOW, ["a", "z"]).query.order_by == ("store_id", "timestamp_utc")
 
 
 POLLS_PER_STORE = 300
@@ -134,16 +129,16 @@ def test_an_organizations_scattered_stores_read_the_same_polls_as_a_range_would(
         PollFactory(store=StoreFactory(id=store_id), timestamp_utc=NOW)
 
     assert store_polls(NOW, ["a", "c"], contiguous=False) == store_polls(NOW, ["a", "c"])
-    assert '"store_id" IN (' in str(store_polls_rows(NOW, ["a", "c"], contiguous=False).query)
-    assert '"store_id" IN (' not in str(store_polls_rows(NOW, ["a", "c"]).query)
+    assert '"store_id" IN (' in str(store_polls_arrays(NOW, ["a", "c"], contiguous=False).query)
+    assert '"store_id" IN (' not in str(store_polls_arrays(NOW, ["a", "c"]).query)
 
 
-def test_scattered_stores_are_read_by_id_on_each_backends_read_path() -> None:
-    # PostgreSQL reads arrays per store, SQLite rows: both must read an organization's stores by id, not by range.
+def test_scattered_stores_are_read_by_id() -> None:
+    # An organization's stores by id, not by range, on both databases' aggregates.
     for store_id in ("a", "b", "c"):
         PollFactory(store=StoreFactory(id=store_id), timestamp_utc=NOW)
-    read = store_polls_arrays if connection.vendor == "postgresql" else store_polls_rows
-    scattered, contiguous = read(NOW, ["a", "c"], contiguous=False), read(NOW, ["a", "c"])
+    scattered = store_polls_arrays(NOW, ["a", "c"], contiguous=False)
+    contiguous = store_polls_arrays(NOW, ["a", "c"])
 
     assert '"store_id" IN (' in str(scattered.query)
     assert '"store_id" IN (' not in str(contiguous.query)
@@ -179,6 +174,46 @@ def test_the_double_form_of_an_instant_is_exact_for_a_million_instants_within_it
     assert (checked, numeric_wrong, float_wrong) == (1_080_001, 0, 0)
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's text form of a datetime")
+def test_both_sqlite_forms_of_an_instant_are_exact_on_the_edges_of_a_second_and_on_random_instants() -> None:
+    # unixepoch() rounds to milliseconds, so its form must hand every fraction
+    # from .999 s up to the text form; both must give Python's microseconds.
+    seconds = [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2023, 1, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(2024, 2, 29, 12, 0, 59, tzinfo=UTC),
+        datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ]
+    fractions = [0, 1, 499_999, 500_000, 998_999, 999_000, 999_499, 999_500, 999_501, 999_999]
+    moments = [second.replace(microsecond=fraction) for second in seconds for fraction in fractions]
+    generator = random.Random(0)
+    span = to_instant(datetime(9999, 1, 1, tzinfo=UTC)) - to_instant(datetime(1, 1, 1, tzinfo=UTC))
+    moments += [datetime(1, 1, 1, tzinfo=UTC) + generator.randrange(span) * MICROSECOND for _ in range(100_000)]
+    column = "moments.text"
+    text_form = EpochMicroseconds.SQLITE_TEXT_TEMPLATE % {"expressions": column}
+    unixepoch_form = EpochMicroseconds.SQLITE_UNIXEPOCH_TEMPLATE % {"expressions": column}
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE moments (text text, expected integer)", ())
+        # As Django writes them: naive UTC, no fraction when it is zero.
+        cursor.executemany(
+            "INSERT INTO moments VALUES (%s, %s)",
+            [(str(moment.replace(tzinfo=None)), to_instant(moment)) for moment in moments],
+        )
+        # Params, even none, make Django's cursor turn the templates' %% into %.
+        cursor.execute(
+            f"SELECT count(*), sum({text_form} <> expected), sum({unixepoch_form} <> expected),"
+            f" sum({column} NOT LIKE '%%.%%') FROM moments",
+            (),
+        )
+        checked, text_wrong, unixepoch_wrong, whole_seconds = cursor.fetchone()
+        cursor.execute("DROP TABLE moments", ())
+
+    assert (checked, text_wrong, unixepoch_wrong) == (100_060, 0, 0)
+    assert whole_seconds >= len(seconds)
+
+
 @pytest.mark.parametrize(
     ("now", "form"),
     [(NOW, "date_part("), (datetime(2050, 6, 1, 0, 0, 0, 999_999, tzinfo=UTC), "EXTRACT(")],
@@ -193,4 +228,3 @@ def test_the_weeks_instants_are_exact_and_use_the_double_form_only_where_it_is_e
     assert store_polls(now, ["s"]) == {"s": [(to_instant(moment), True) for moment in moments]}
     if connection.vendor == "postgresql":
         assert form in str(store_polls_arrays(now, ["s"]).query)
-        assert form in str(store_polls_rows(now, ["s"]).query)

@@ -3,32 +3,44 @@
 The report needs each poll's instant as integer microseconds. Either the
 database computes it (:class:`reports.selectors.EpochMicroseconds`) or the
 driver builds an aware ``datetime`` and Python converts it. This reads the
-week's polls both ways and prints the time of each. On PostgreSQL it also
-times the two shapes :func:`reports.selectors.store_polls` can read: a row
-per poll, or a row per store with its instants and statuses as arrays.
+week's polls both ways and prints the time of each.
+
+Then, chunk by chunk as a report reads them, the two shapes the week's polls
+can come in, each made into the engine's per-store lists: a row per poll,
+appended to its store in Python, or a row per store with its instants and
+statuses as arrays (``ArrayAgg`` on PostgreSQL, ``json_group_array`` on
+SQLite), which :func:`reports.selectors.store_polls` reads.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import connection
 
+from loopmonitor.sequences import chunked
+from reports.engine.intervals import PollSeries
 from reports.engine.units import to_instant
 from reports.selectors import (
     EpochMicroseconds,
     latest_poll_time,
     polls_in_week,
     reported_store_ids,
-    store_polls_arrays,
-    store_polls_rows,
+    store_polls,
+    week_instants,
 )
+from stores.models import PollStatus
 
 
 class Command(BaseCommand):
-    help = "Time reading a week of polls as database-computed epoch integers versus datetimes converted in Python."
+    help = (
+        "Time reading a week of polls as database-computed epoch integers versus datetimes converted in Python,"
+        " and as a row per poll versus arrays per store."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = latest_poll_time()
@@ -47,17 +59,34 @@ class Command(BaseCommand):
         self.stdout.write(
             f"fetch {count:,} polls: epoch integers {epoch:.2f} s, datetimes + conversion {datetimes:.2f} s"
         )
-        if connection.vendor != "postgresql":
-            return
-        store_ids = reported_store_ids(now)
+        chunks = list(chunked(reported_store_ids(now), settings.REPORT_CHUNK_SIZE))
         started = time.perf_counter()
-        rows = sum(1 for _ in store_polls_rows(now, store_ids).iterator(10_000))
+        rows = sum(_polls_as_rows(now, chunk) for chunk in chunks)
         as_rows = time.perf_counter() - started
         started = time.perf_counter()
-        arrays = store_polls_arrays(now, store_ids)
-        stores = sum(1 for _, instants, actives in arrays.iterator(1_000) if list(zip(instants, actives, strict=True)))
+        arrays = sum(len(series) for chunk in chunks for series in store_polls(now, chunk).values())
         as_arrays = time.perf_counter() - started
         self.stdout.write(
-            f"the week's polls of all stores: {rows:,} rows {as_rows:.2f} s, "
-            f"{stores:,} rows of arrays (zipped into polls) {as_arrays:.2f} s"
+            f"the week's polls in {len(chunks)} chunks of {settings.REPORT_CHUNK_SIZE:,} stores, into per-store lists:"
+            f" a row per poll {as_rows:.2f} s ({rows:,} polls), arrays per store {as_arrays:.2f} s ({arrays:,} polls)"
         )
+
+
+def _polls_as_rows(now: datetime, store_ids: Sequence[str]) -> int:
+    """The week's polls of a chunk as a row each, appended to their store's lists as the engine takes them."""
+    rows = (
+        polls_in_week(now)
+        .filter(store_id__gte=store_ids[0], store_id__lte=store_ids[-1])
+        .order_by("store_id", "timestamp_utc")
+        .values_list("store_id", week_instants(now), "status")
+    )
+    polls = {store_id: PollSeries([], []) for store_id in store_ids}
+    active = PollStatus.ACTIVE.value
+    current_id, current = "", None
+    for store_id, instant, status in rows.iterator(chunk_size=10_000):
+        if store_id != current_id:
+            current_id, current = store_id, polls.get(store_id)
+        if current is not None:
+            current.times.append(instant)
+            current.actives.append(status == active)
+    return sum(len(series) for series in polls.values())
