@@ -7,33 +7,31 @@ week's polls both ways and prints the time of each.
 
 Then, chunk by chunk as a report reads them, the two shapes the week's polls
 can come in, each made into the engine's per-store lists: a row per poll,
-appended to its store in Python, or a row per store with its instants and
-statuses as arrays (``ArrayAgg`` on PostgreSQL, ``json_group_array`` on
-SQLite), which :func:`reports.selectors.store_polls` reads.
+appended to its store in Python (:func:`reports.period_selectors.period_store_polls`,
+over the same window), or a row per store with its instants and statuses as
+arrays (``ArrayAgg`` on PostgreSQL, ``json_group_array`` on SQLite), which
+:func:`reports.selectors.store_polls` reads.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from loopmonitor.sequences import chunked
-from reports.engine.intervals import PollSeries
 from reports.engine.units import to_instant
+from reports.period_selectors import period_store_polls
 from reports.selectors import (
+    WEEK_WINDOW,
     EpochMicroseconds,
     latest_poll_time,
     polls_in_week,
     reported_store_ids,
     store_polls,
-    week_instants,
 )
-from stores.models import PollStatus
 
 
 class Command(BaseCommand):
@@ -60,8 +58,9 @@ class Command(BaseCommand):
             f"fetch {count:,} polls: epoch integers {epoch:.2f} s, datetimes + conversion {datetimes:.2f} s"
         )
         chunks = list(chunked(reported_store_ids(now), settings.REPORT_CHUNK_SIZE))
+        start = now - WEEK_WINDOW
         started = time.perf_counter()
-        rows = sum(_polls_as_rows(now, chunk) for chunk in chunks)
+        rows = sum(len(polls) for chunk in chunks for polls in period_store_polls(start, now, chunk).values())
         as_rows = time.perf_counter() - started
         started = time.perf_counter()
         arrays = sum(len(series) for chunk in chunks for series in store_polls(now, chunk).values())
@@ -70,23 +69,3 @@ class Command(BaseCommand):
             f"the week's polls in {len(chunks)} chunks of {settings.REPORT_CHUNK_SIZE:,} stores, into per-store lists:"
             f" a row per poll {as_rows:.2f} s ({rows:,} polls), arrays per store {as_arrays:.2f} s ({arrays:,} polls)"
         )
-
-
-def _polls_as_rows(now: datetime, store_ids: Sequence[str]) -> int:
-    """The week's polls of a chunk as a row each, appended to their store's lists as the engine takes them."""
-    rows = (
-        polls_in_week(now)
-        .filter(store_id__gte=store_ids[0], store_id__lte=store_ids[-1])
-        .order_by("store_id", "timestamp_utc")
-        .values_list("store_id", week_instants(now), "status")
-    )
-    polls = {store_id: PollSeries([], []) for store_id in store_ids}
-    active = PollStatus.ACTIVE.value
-    current_id, current = "", None
-    for store_id, instant, status in rows.iterator(chunk_size=10_000):
-        if store_id != current_id:
-            current_id, current = store_id, polls.get(store_id)
-        if current is not None:
-            current.times.append(instant)
-            current.actives.append(status == active)
-    return sum(len(series) for series in polls.values())
