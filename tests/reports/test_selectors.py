@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from reports.engine.units import to_instant
+from reports.period_selectors import period_store_polls
 from reports.selectors import (
     FLOAT_EXACT_MICROSECONDS,
     EpochMicroseconds,
@@ -77,6 +79,17 @@ def test_the_snapshot_bound_includes_the_last_poll_of_the_snapshot_and_nothing_a
     polls = store_polls(NOW, ["s"], max_poll_id=last.id)
 
     assert polls == {"s": [(to_instant(NOW - timedelta(hours=2)), True), (to_instant(NOW - timedelta(hours=1)), False)]}
+
+
+def test_the_row_reader_orders_by_store_then_time() -> None:
+    # The period report reads a row per poll and relies on this; SQLite would hide a sort on the store alone.
+    with CaptureQueriesContext(connection) as queries:
+        period_store_polls(NOW - WEEK, NOW, ["a", "z"])
+
+    # Django may name the store column by its position in the SELECT (1).
+    order = re.search(r"ORDER BY (.*)$", queries.captured_queries[-1]["sql"])
+    assert order is not None
+    assert re.fullmatch(r'(1|"stores_poll"\."store_id") ASC, "stores_poll"\."timestamp_utc" ASC', order.group(1))
 
 
 POLLS_PER_STORE = 300
